@@ -1,0 +1,5 @@
+"""``python -m kanpde`` runs the ``kanpde`` console script."""
+
+from kanpde.cli import main
+
+main()

@@ -1,0 +1,242 @@
+"""Console entry points; the only module that touches Hydra.
+
+    kanpde problem=<name> model=<name> [key=value ...]    one solve -> results/runs/...
+    kanpde -m problem=darcy model=kan,mlp seed=0,1,2        a sweep (Hydra multirun)
+
+Exit status of a single run: 0 completed, 1 diverged or interrupted, 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kanpde.train.config import ConfigError
+
+log = logging.getLogger("kanpde")
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+ENGINES = ("auto", "jets", "autograd")
+
+
+def conf_dir() -> Path:
+    """The config tree: $KANPDE_CONF, else ``conf/`` beside the package (source checkout)."""
+    env = os.environ.get("KANPDE_CONF")
+    path = Path(env) if env else Path(__file__).resolve().parents[1] / "conf"
+    return path
+
+
+# ------------------------------------------------------------------ validation
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` fails clearly without a GPU."""
+    if not isinstance(name, str) or not (name in DEVICES or name.startswith("cuda:")):
+        raise ConfigError(f"device: got {name!r}; allowed values: auto, cpu, cuda, cuda:<n>")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} requested but CUDA is not available; use auto or cpu")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise ConfigError(f"dtype: got {name!r}; allowed values: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def check_top_level(cfg: dict[str, Any]) -> None:
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
+    if cfg.get("derivatives") not in ENGINES:
+        raise ConfigError(
+            f"derivatives: got {cfg.get('derivatives')!r}; allowed values: {', '.join(ENGINES)}"
+        )
+
+
+def _locate(target: str, key: str):
+    from hydra.utils import get_object
+
+    try:
+        return get_object(target)
+    except Exception as exc:
+        raise ConfigError(f"{key}._target_: cannot import {target!r} ({exc})") from exc
+
+
+def construct(node: dict[str, Any], key: str, **extra: Any) -> Any:
+    """Call ``node['_target_']`` with the node's other keys (and ``extra``).
+
+    Unknown keys and rejected values become :class:`ConfigError` naming ``key.<name>``.
+    """
+    node = dict(node)
+    target = node.pop("_target_", None)
+    if not target:
+        raise ConfigError(f"{key}: no _target_ given")
+    fn = _locate(target, key)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        allowed = [n for n in params if n not in extra and n != "self"]
+        for name in node:
+            if name not in params:
+                raise ConfigError(
+                    f"{key}.{name}: unknown setting for {target}; allowed: {', '.join(allowed)}"
+                )
+    kwargs = {**node, **{k: v for k, v in extra.items() if k in params or not params}}
+    try:
+        return fn(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+
+
+def build(cfg: dict[str, Any]):
+    """Problem, physical model, sampler, train config, device and dtype from a plain config."""
+    from kanpde.models import ScaledModel
+    from kanpde.train.config import TrainConfig
+
+    check_top_level(cfg)
+    device = resolve_device(cfg["device"])
+    dtype = resolve_dtype(cfg["dtype"])
+    train_cfg = TrainConfig.from_dict(cfg["train"])
+    problem = construct(cfg["problem"], "problem")
+    widths = list(cfg["model"].get("widths") or [])
+    if widths and (widths[0] != problem.dim_in or widths[-1] != problem.dim_out):
+        raise ConfigError(
+            f"model.widths: {widths} must start with the problem's input dimension "
+            f"{problem.dim_in} ({', '.join(problem.names)}) and end with its output dimension "
+            f"{problem.dim_out}"
+        )
+    backbone = construct(cfg["model"], "model", seed=cfg["seed"])
+    model = ScaledModel(backbone, problem.domain.lo, problem.domain.hi)
+    sampler = construct(cfg["sampler"], "sampler")
+    return problem, model, sampler, train_cfg, device, dtype
+
+
+# ------------------------------------------------------------------ one solve
+def model_description(node: dict[str, Any]) -> dict[str, Any]:
+    """The model's config keys (JSON-able) for the run record."""
+    return {k: v for k, v in node.items() if isinstance(v, int | float | str | list | bool)}
+
+
+def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
+    """Train, write ``run_dir/run.h5`` and the figures; return the run status."""
+    from kanpde import __version__
+    from kanpde.io import write_run
+    from kanpde.models import count_parameters
+    from kanpde.train import Trainer, grid_size_of
+    from kanpde.train.edges import edge_functions
+
+    problem, model, sampler, train_cfg, device, dtype = build(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    n_params = count_parameters(model)
+    log.info(
+        "%s | %s %s (%d parameters) | %s %s | derivatives=%s | %s",
+        type(problem).__name__, type(model.net).__name__, cfg["model"].get("widths"), n_params,
+        device, cfg["dtype"], cfg["derivatives"], run_dir,
+    )
+    trainer = Trainer(
+        problem, model, sampler, train_cfg, seed=cfg["seed"], engine=cfg["derivatives"],
+        device=device, dtype=dtype, run_dir=run_dir,
+    )
+    t0 = time.perf_counter()
+    result = trainer.fit()
+    coords = result.test.coords
+    extra = {}
+    edges = edge_functions(model, train_cfg.edge_samples)
+    if edges is not None:
+        extra["edges"] = edges
+    path = write_run(
+        run_dir / "run.h5",
+        config_yaml=config_yaml,
+        attrs={
+            "kanpde_version": __version__,
+            "device": str(device),
+            "dtype": cfg["dtype"],
+            "seed": cfg["seed"],
+            "n_params": n_params,
+            "wall_time_s": time.perf_counter() - t0,
+            "train_time_s": result.train_time_s,
+            "steps": result.steps,
+            "status": result.status,
+            "message": result.message,
+            "problem": type(problem).__name__,
+            "variant": str(getattr(problem, "variant", "")),
+            "model": type(model.net).__name__,
+            "grid_size": grid_size_of(model) or 0,
+            "derivatives": cfg["derivatives"],
+        },
+        history=result.history,
+        final=result.final,
+        eval_fields={
+            "coords": coords,
+            "u_pred": result.u_pred,
+            "u_ref": result.test.u_ref,
+        },
+        eval_axes=problem.test_axes(),
+        coord_names=list(problem.names),
+        model_state=model.state_dict(),
+        model_info={"class": type(model.net).__name__, **model_description(cfg["model"])},
+        extra=extra,
+    )
+    if cfg.get("figures", True):
+        from kanpde.plots import figures
+
+        try:
+            figures(path)
+        except Exception as exc:  # a figure must never cost the result
+            log.warning("figures failed: %s", exc)
+    summary = "  ".join(f"{k}={v:.3e}" for k, v in result.final.items())
+    log.info("%s after %d steps in %.1f s: %s -> %s", result.status, result.steps,
+             result.wall_time_s, summary, path)
+    if result.status != "completed":
+        log.error(result.message)
+    return result.status
+
+
+# ------------------------------------------------------------------ Hydra glue
+_STATUS: dict[str, Any] = {"code": 0}
+
+
+def _task(cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
+    try:
+        status = solve(plain, run_dir, yaml_text)
+    except ConfigError as exc:
+        print(f"kanpde: config error: {exc}", file=sys.stderr)
+        _STATUS["code"] = max(_STATUS["code"], 2)
+        return
+    if status != "completed":
+        _STATUS["code"] = max(_STATUS["code"], 1)
+
+
+def main() -> None:
+    """``kanpde`` console script (Hydra application over ``conf/solve.yaml``)."""
+    import hydra
+
+    path = conf_dir()
+    if not (path / "solve.yaml").is_file():
+        print(f"kanpde: config tree not found at {path} (set KANPDE_CONF)", file=sys.stderr)
+        sys.exit(2)
+    app = hydra.main(version_base="1.3", config_path=str(path), config_name="solve")(_task)
+    app()
+    sys.exit(_STATUS["code"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Training configuration: plain dataclasses, validated on construction.
+
+Hydra and OmegaConf never reach this module: :func:`TrainConfig.from_dict` takes a plain
+``dict`` (the CLI converts its config with ``OmegaConf.to_container``) and every bad value
+raises :class:`ConfigError` naming the key (``train.phases[1].optimizer``) and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+OPTIMIZERS = ("adam", "lbfgs")
+SCHEDULES = ("constant", "cosine", "exponential")
+RESAMPLE_POLICIES = ("fixed", "every", "rad")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and the allowed values."""
+
+
+def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> None:
+    allowed = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean '{prefix}.{close[0]}'?)" if close else ""
+            raise ConfigError(
+                f"{prefix}.{key}: unknown key{hint}; allowed keys: {', '.join(allowed)}"
+            )
+
+
+def _positive(value: Any, key: str, *, allow_zero: bool = False, integer: bool = False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a number"
+        raise ConfigError(f"{key}: expected {what}, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{key}: must be {bound}, got {value!r}")
+
+
+def _choice(value: Any, key: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}: got {value!r}; allowed values: {', '.join(allowed)}")
+
+
+@dataclass
+class Phase:
+    """One optimizer phase.
+
+    ``steps`` optimizer steps with ``optimizer`` ("adam" or "lbfgs"). For L-BFGS one step
+    is one ``optimizer.step(closure)`` call with up to ``max_iter`` inner iterations and a
+    strong-Wolfe line search. ``lr=None`` uses the base rate ``train.lr`` for Adam and 1.0
+    for L-BFGS. The learning rate follows ``schedule`` within the phase: constant,
+    cosine (to ``lr * final_lr_factor``) or exponential (``lr * final_lr_factor**(s/steps)``).
+    """
+
+    optimizer: str = "adam"
+    steps: int = 1000
+    lr: float | None = None
+    schedule: str = "constant"
+    final_lr_factor: float = 0.1
+    max_iter: int = 20
+    history_size: int = 50
+
+    def validate(self, key: str) -> None:
+        _choice(self.optimizer, f"{key}.optimizer", OPTIMIZERS)
+        _positive(self.steps, f"{key}.steps", allow_zero=True, integer=True)
+        if self.lr is not None:
+            _positive(self.lr, f"{key}.lr")
+        _choice(self.schedule, f"{key}.schedule", SCHEDULES)
+        _positive(self.final_lr_factor, f"{key}.final_lr_factor")
+        _positive(self.max_iter, f"{key}.max_iter", integer=True)
+        _positive(self.history_size, f"{key}.history_size", integer=True)
+
+
+@dataclass
+class GridSchedule:
+    """Grid schedule of KAN models (ignored, with a log line, for other models).
+
+    ``extend_at[i]`` is the global step at which the grid is extended to ``sizes[i]``
+    (coefficients refit by least squares on the current interior points, so the learned
+    function is preserved). ``update_every > 0`` moves the knots to the sample distribution
+    every that many steps (also a least-squares refit). Parameter shapes change on extension,
+    so the optimizer state is always reset after a grid change (a new optimizer of the
+    current phase); the learning-rate schedule continues where it was.
+    """
+
+    extend_at: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    update_every: int = 0
+
+    def validate(self, key: str) -> None:
+        if len(self.extend_at) != len(self.sizes):
+            raise ConfigError(
+                f"{key}.extend_at and {key}.sizes must have the same length, got "
+                f"{len(self.extend_at)} and {len(self.sizes)}"
+            )
+        for i, s in enumerate(self.extend_at):
+            _positive(s, f"{key}.extend_at[{i}]", integer=True)
+        if list(self.extend_at) != sorted(set(self.extend_at)):
+            raise ConfigError(f"{key}.extend_at must be strictly increasing, got {self.extend_at}")
+        for i, g in enumerate(self.sizes):
+            _positive(g, f"{key}.sizes[{i}]", integer=True)
+        _positive(self.update_every, f"{key}.update_every", allow_zero=True, integer=True)
+
+
+@dataclass
+class Resample:
+    """Collocation resampling policy.
+
+    fixed: the points drawn at the start are kept. every: fresh points every ``every`` steps
+    (seeded by the run seed and the step). rad: every ``every`` steps, ``n_candidates`` fresh
+    candidates are drawn and the interior points are drawn from them with probability
+    proportional to ``|r|^k / mean(|r|^k) + c`` (Wu et al. 2023).
+    """
+
+    policy: str = "fixed"
+    every: int = 500
+    k: float = 1.0
+    c: float = 1.0
+    n_candidates: int = 50000
+
+    def validate(self, key: str) -> None:
+        _choice(self.policy, f"{key}.policy", RESAMPLE_POLICIES)
+        _positive(self.every, f"{key}.every", integer=True)
+        _positive(self.k, f"{key}.k", allow_zero=True)
+        _positive(self.c, f"{key}.c", allow_zero=True)
+        _positive(self.n_candidates, f"{key}.n_candidates", integer=True)
+
+
+@dataclass
+class TrainConfig:
+    """Everything the trainer needs besides the problem, the model and the sampler."""
+
+    lr: float = 1e-3
+    phases: list[Phase] = field(default_factory=lambda: [Phase()])
+    n_interior: int = 10000
+    n_boundary: int = 800
+    loss_weights: dict[str, float] = field(default_factory=dict)
+    grid: GridSchedule = field(default_factory=GridSchedule)
+    resample: Resample = field(default_factory=Resample)
+    eval_every: int = 100
+    eval_batch: int = 16384
+    checkpoint_every: int = 500
+    resume: bool = False
+    max_rollbacks: int = 5
+    rollback_lr_factor: float = 0.5
+    progress: bool = True
+    edge_samples: int = 101
+
+    @property
+    def total_steps(self) -> int:
+        return sum(p.steps for p in self.phases)
+
+    def validate(self, key: str = "train") -> None:
+        _positive(self.lr, f"{key}.lr")
+        if not self.phases:
+            raise ConfigError(f"{key}.phases: at least one phase is required")
+        for i, phase in enumerate(self.phases):
+            phase.validate(f"{key}.phases[{i}]")
+        _positive(self.n_interior, f"{key}.n_interior", integer=True)
+        _positive(self.n_boundary, f"{key}.n_boundary", integer=True)
+        for name, w in self.loss_weights.items():
+            _positive(w, f"{key}.loss_weights.{name}", allow_zero=True)
+        self.grid.validate(f"{key}.grid")
+        self.resample.validate(f"{key}.resample")
+        _positive(self.eval_every, f"{key}.eval_every", integer=True)
+        _positive(self.eval_batch, f"{key}.eval_batch", integer=True)
+        _positive(self.checkpoint_every, f"{key}.checkpoint_every", integer=True)
+        if not isinstance(self.resume, bool):
+            raise ConfigError(f"{key}.resume: expected true or false, got {self.resume!r}")
+        _positive(self.max_rollbacks, f"{key}.max_rollbacks", allow_zero=True, integer=True)
+        if not 0 < self.rollback_lr_factor < 1:
+            raise ConfigError(
+                f"{key}.rollback_lr_factor: must lie in (0, 1), got {self.rollback_lr_factor!r}"
+            )
+        _positive(self.edge_samples, f"{key}.edge_samples", integer=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, key: str = "train") -> TrainConfig:
+        """Build and validate from a plain dict (unknown keys are errors)."""
+        data = dict(data or {})
+        _check_keys(cls, data, key)
+        phases_raw = data.pop("phases", None)
+        grid_raw = data.pop("grid", None)
+        resample_raw = data.pop("resample", None)
+        weights = data.pop("loss_weights", None) or {}
+        kwargs: dict[str, Any] = dict(data)
+        if phases_raw is not None:
+            if not isinstance(phases_raw, list | tuple):
+                raise ConfigError(f"{key}.phases: expected a list of phases, got {phases_raw!r}")
+            phases = []
+            for i, p in enumerate(phases_raw):
+                if not isinstance(p, dict):
+                    raise ConfigError(f"{key}.phases[{i}]: expected a mapping, got {p!r}")
+                _check_keys(Phase, p, f"{key}.phases[{i}]")
+                phases.append(Phase(**p))
+            kwargs["phases"] = phases
+        if grid_raw is not None:
+            _check_keys(GridSchedule, grid_raw, f"{key}.grid")
+            grid_raw = dict(grid_raw)
+            grid_raw["extend_at"] = list(grid_raw.get("extend_at") or [])
+            grid_raw["sizes"] = list(grid_raw.get("sizes") or [])
+            kwargs["grid"] = GridSchedule(**grid_raw)
+        if resample_raw is not None:
+            _check_keys(Resample, resample_raw, f"{key}.resample")
+            kwargs["resample"] = Resample(**resample_raw)
+        kwargs["loss_weights"] = dict(weights)
+        cfg = cls(**kwargs)
+        cfg.validate(key)
+        return cfg

@@ -1,0 +1,56 @@
+"""Optimizers of the training phases and their learning-rate schedules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+from kanpde.train.config import Phase
+
+
+def phase_base_lr(phase: Phase, base_lr: float) -> float:
+    """The phase's starting rate: its own ``lr``, else ``base_lr`` (Adam) or 1.0 (L-BFGS)."""
+    if phase.lr is not None:
+        return float(phase.lr)
+    return base_lr if phase.optimizer == "adam" else 1.0
+
+
+def scheduled_lr(phase: Phase, base_lr: float, local_step: int) -> float:
+    """Learning rate at step ``local_step`` (0-based) of ``phase``.
+
+    constant: ``lr``; cosine: ``lr * (f + (1 - f) (1 + cos(pi s / S)) / 2)``;
+    exponential: ``lr * f ** (s / S)``, with ``f = final_lr_factor``, ``S = steps``.
+    """
+    lr = phase_base_lr(phase, base_lr)
+    s = min(local_step, phase.steps) / max(phase.steps, 1)
+    f = phase.final_lr_factor
+    if phase.schedule == "cosine":
+        return lr * (f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * s)))
+    if phase.schedule == "exponential":
+        return lr * f**s
+    return lr
+
+
+def make_optimizer(
+    phase: Phase, params: Iterable[torch.nn.Parameter], lr: float
+) -> torch.optim.Optimizer:
+    """Adam, or L-BFGS with a strong-Wolfe line search and tolerances that never stop early."""
+    params = list(params)
+    if phase.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    return torch.optim.LBFGS(
+        params,
+        lr=lr,
+        max_iter=phase.max_iter,
+        history_size=phase.history_size,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-14,
+        tolerance_change=1e-16,
+    )
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -1,0 +1,358 @@
+"""The training loop: optimizer phases, grid schedule, resampling, NaN guard, checkpoints.
+
+Loss (per step): ``L = sum_t w_t * mean(r_t^2)`` over the problem's terms ``t`` (the PDE
+residual and each condition), with ``w_t`` the problem's loss weights overridden by
+``train.loss_weights``. Each phase runs its optimizer for its number of steps; the global
+step counts across phases. Evaluation on the test set every ``eval_every`` steps fills the
+history; a checkpoint every ``checkpoint_every`` steps (and at the end, or on SIGTERM) lets
+``resume=True`` continue to the same final state as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
+from kanpde.train.collocation import Collocation
+from kanpde.train.config import TrainConfig
+from kanpde.train.evaluation import TestSet, evaluate
+from kanpde.train.optim import make_optimizer, scheduled_lr, set_lr
+
+log = logging.getLogger("kanpde.train")
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run leaves: status, history, final metrics, prediction."""
+
+    status: str  # "completed" | "diverged" | "interrupted"
+    message: str
+    history: dict[str, np.ndarray]
+    final: dict[str, float]
+    u_pred: np.ndarray
+    test: TestSet
+    steps: int
+    wall_time_s: float
+    train_time_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def grid_size_of(model: torch.nn.Module) -> int | None:
+    """The KAN grid size of ``model`` (or of the network it wraps); None for other models."""
+    for m in (model, getattr(model, "net", None)):
+        g = getattr(m, "grid_size", None)
+        if isinstance(g, int):
+            return g
+    return None
+
+
+def _has_grid(model: torch.nn.Module) -> bool:
+    return grid_size_of(model) is not None and hasattr(model, "extend_grid")
+
+
+class _Stop:
+    """Set by SIGTERM/SIGINT: the loop checkpoints and ends with status "interrupted"."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Trains ``model`` (physical coordinates -> solution) on ``problem``.
+
+    Args:
+        problem: a :class:`kanpde.pde.Problem`.
+        model: module mapping ``(N, dim_in)`` physical coordinates to ``(N, dim_out)``.
+        sampler: a collocation sampler (``kanpde.pde.make_sampler``).
+        config: the validated :class:`TrainConfig`.
+        seed: seeds the collocation points (the model is seeded by its constructor).
+        engine: derivative engine, "auto" | "jets" | "autograd".
+        run_dir: where checkpoints go (None: no checkpoints, no resume).
+    """
+
+    def __init__(
+        self,
+        problem,
+        model: torch.nn.Module,
+        sampler,
+        config: TrainConfig,
+        *,
+        seed: int = 0,
+        engine: str = "auto",
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float64,
+        run_dir: Path | None = None,
+    ) -> None:
+        self.problem = problem
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.model = model.to(self.device, self.dtype)
+        self.sampler = sampler
+        self.cfg = config
+        self.seed = int(seed)
+        self.engine = engine
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        unknown = set(config.loss_weights) - set(problem.terms)
+        if unknown:
+            raise ValueError(
+                f"train.loss_weights: unknown term(s) {sorted(unknown)}; "
+                f"this problem's terms are {list(problem.terms)}"
+            )
+        self.weights = {t: float(problem.loss_weights.get(t, 1.0)) for t in problem.terms}
+        self.weights.update({k: float(v) for k, v in config.loss_weights.items()})
+        if (config.grid.extend_at or config.grid.update_every) and not _has_grid(self.model):
+            log.info("model has no KAN grid: the grid schedule is ignored")
+
+    # ----------------------------------------------------------------- loss
+    def loss(self, points: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Weighted total loss and the unweighted value of each term."""
+        terms = self.problem.losses(self.model, points, engine=self.engine)
+        total = sum(self.weights[t] * v for t, v in terms.items())
+        return total, {t: float(v.detach()) for t, v in terms.items()}
+
+    # ------------------------------------------------------------ the loop
+    def fit(self) -> TrainResult:
+        cfg = self.cfg
+        t_wall = time.perf_counter()
+        test = TestSet.from_problem(self.problem, self.device, self.dtype)
+        colloc = Collocation(
+            self.problem, self.sampler, cfg.n_interior, cfg.n_boundary, cfg.resample,
+            self.seed, self.device, self.dtype,
+        )
+        st: dict[str, Any] = {
+            "step": 0, "phase": 0, "local": 0, "lr_scale": 1.0, "rollbacks": 0,
+            "train_time": 0.0, "history": {}, "last_terms": {}, "last_loss": float("nan"),
+            "ref_loss": None,
+        }
+        optimizer_state = None
+        ckpt_path = self.run_dir / CHECKPOINT_NAME if self.run_dir is not None else None
+        if cfg.resume:
+            if ckpt_path is None or not ckpt_path.is_file():
+                raise FileNotFoundError(
+                    f"train.resume=true but there is no checkpoint at {ckpt_path}; run without "
+                    "resume, or point hydra.run.dir at the run directory to continue"
+                )
+            ck = load_checkpoint(ckpt_path)
+            self._restore_model(ck["model"], ck["grid_size"])
+            colloc.load_state(ck["points"])
+            st.update(ck["state"])
+            optimizer_state = ck["optimizer"]
+            log.info("resumed from %s at step %d", ckpt_path, st["step"])
+
+        phases = cfg.phases
+        total = cfg.total_steps
+        status, message = "completed", ""
+        bar = tqdm(total=total, initial=st["step"], disable=not cfg.progress, dynamic_ncols=True,
+                   mininterval=1.0, desc="kanpde")
+        with _Stop() as stop:
+            if st["step"] == 0 and not st["history"]:
+                self._record(st, test, None)
+            while st["phase"] < len(phases):
+                phase = phases[st["phase"]]
+                opt = self._new_optimizer(phase, st)
+                if optimizer_state is not None:
+                    opt.load_state_dict(optimizer_state)
+                    optimizer_state = None
+                good = self._snapshot(opt)
+                while st["local"] < phase.steps:
+                    if stop.requested:
+                        break
+                    step = st["step"]
+                    changed = self._grid_events(step, colloc)
+                    if colloc.due(step):
+                        colloc.refresh(step, self.model, self.engine)
+                    if changed:
+                        opt = self._new_optimizer(phase, st)
+                        good = self._snapshot(opt)
+                    lr = scheduled_lr(phase, cfg.lr, st["local"]) * st["lr_scale"]
+                    set_lr(opt, lr)
+                    t0 = time.perf_counter()
+                    loss, terms = self._step(opt, phase.optimizer, colloc.points)
+                    st["train_time"] += time.perf_counter() - t0
+                    if not self._healthy(loss, st):
+                        st["rollbacks"] += 1
+                        self._restore(good, opt)
+                        st["lr_scale"] *= cfg.rollback_lr_factor
+                        if st["rollbacks"] > cfg.max_rollbacks:
+                            status = "diverged"
+                            message = (
+                                f"training diverged at step {step}: loss {loss:.3e} after "
+                                f"{cfg.max_rollbacks} rollbacks with the learning rate lowered "
+                                f"to {lr * cfg.rollback_lr_factor:.3e} (phase "
+                                f"{st['phase']}, {phase.optimizer}); lower train.lr"
+                            )
+                            log.error(message)
+                            break
+                        log.warning(
+                            "non-finite or exploding loss (%.3e) at step %d: rolled back, "
+                            "learning rate x%.2f (rollback %d of %d)",
+                            loss, step, cfg.rollback_lr_factor, st["rollbacks"], cfg.max_rollbacks,
+                        )
+                        continue
+                    good = self._snapshot(opt)
+                    if st["ref_loss"] is None:
+                        st["ref_loss"] = loss
+                    st["last_loss"], st["last_terms"] = loss, terms
+                    st["step"] += 1
+                    st["local"] += 1
+                    bar.update(1)
+                    last = st["step"] == total
+                    if st["step"] % cfg.eval_every == 0 or last:
+                        metrics = self._record(st, test, lr)
+                        bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{metrics['rel_l2']:.2e}",
+                                        G=grid_size_of(self.model), refresh=False)
+                    if ckpt_path is not None and (st["step"] % cfg.checkpoint_every == 0 or last):
+                        self._checkpoint(ckpt_path, colloc, opt, st)
+                if status == "diverged":
+                    break
+                if stop.requested:
+                    status = "interrupted"
+                    message = f"interrupted by a signal at step {st['step']} of {total}"
+                    log.warning("%s; checkpoint written, resume with train.resume=true", message)
+                    if ckpt_path is not None:
+                        self._checkpoint(ckpt_path, colloc, opt, st)
+                    break
+                st["phase"] += 1
+                st["local"] = 0
+        bar.close()
+        if not st["history"] or st["history"]["step"][-1] != st["step"]:
+            self._record(st, test, None)
+        metrics, u_pred = evaluate(self.model, self.problem, test, self.engine, cfg.eval_batch)
+        history = {k: np.asarray(v) for k, v in st["history"].items()}
+        return TrainResult(
+            status=status, message=message, history=history, final=metrics, u_pred=u_pred,
+            test=test, steps=st["step"], wall_time_s=time.perf_counter() - t_wall,
+            train_time_s=st["train_time"],
+        )
+
+    # ------------------------------------------------------------- helpers
+    def _new_optimizer(self, phase, st) -> torch.optim.Optimizer:
+        lr = scheduled_lr(phase, self.cfg.lr, st["local"]) * st["lr_scale"]
+        return make_optimizer(phase, self.model.parameters(), lr)
+
+    def _step(self, opt, kind: str, points) -> tuple[float, dict[str, float]]:
+        record: dict[str, Any] = {}
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            loss, terms = self.loss(points)
+            if "loss" not in record:
+                record["loss"], record["terms"] = float(loss.detach()), terms
+            if torch.isfinite(loss):
+                loss.backward()
+            return loss
+
+        if kind == "lbfgs":
+            opt.step(closure)
+        else:
+            closure()
+            if math.isfinite(record["loss"]):
+                opt.step()
+        return record["loss"], record["terms"]
+
+    def _healthy(self, loss: float, st) -> bool:
+        if not math.isfinite(loss):
+            return False
+        if st["ref_loss"] is not None and loss > 1e8 * max(st["ref_loss"], 1e-30):
+            return False
+        return all(torch.isfinite(p).all() for p in self.model.parameters())
+
+    def _snapshot(self, opt) -> dict[str, Any]:
+        return {
+            "model": copy.deepcopy(self.model.state_dict()),
+            "opt": copy.deepcopy(opt.state_dict()),
+        }
+
+    def _restore(self, snap, opt) -> None:
+        self.model.load_state_dict(snap["model"])
+        opt.load_state_dict(copy.deepcopy(snap["opt"]))
+
+    def _grid_events(self, step: int, colloc: Collocation) -> bool:
+        g = self.cfg.grid
+        if not _has_grid(self.model):
+            return False
+        x = colloc.points["residual"]
+        if step in g.extend_at:
+            new = g.sizes[g.extend_at.index(step)]
+            old = grid_size_of(self.model)
+            with torch.no_grad():
+                self.model.extend_grid(new, x)
+            log.info("step %d: grid extended G=%s -> %d", step, old, new)
+            return True
+        if g.update_every and step > 0 and step % g.update_every == 0:
+            with torch.no_grad():
+                self.model.update_grid(x)
+            log.info("step %d: grid updated from %d samples", step, x.shape[0])
+            return True
+        return False
+
+    def _restore_model(self, state: dict[str, torch.Tensor], grid_size: int | None) -> None:
+        if grid_size is not None and grid_size_of(self.model) != grid_size:
+            with torch.no_grad():
+                self.model.extend_grid(grid_size)
+        self.model.load_state_dict(state)
+        self.model.to(self.device, self.dtype)
+
+    def _record(self, st, test: TestSet, lr: float | None) -> dict[str, float]:
+        metrics, _ = evaluate(self.model, self.problem, test, self.engine, self.cfg.eval_batch)
+        row: dict[str, float] = {
+            "step": st["step"],
+            "time_s": st["train_time"],
+            "loss": st["last_loss"],
+            "grid_size": grid_size_of(self.model) or 0,
+            "lr": float("nan") if lr is None else lr,
+            "phase": st["phase"],
+        }
+        for t in self.problem.terms:
+            row[f"loss_{t}"] = st["last_terms"].get(t, float("nan"))
+            row[f"weight_{t}"] = self.weights[t]
+        row.update(metrics)
+        hist = st["history"]
+        n = len(hist.get("step", []))
+        for key, val in row.items():
+            hist.setdefault(key, [float("nan")] * n).append(val)
+        log.info(
+            "step %d  loss %.3e  rel_l2 %.3e  G=%s", st["step"], st["last_loss"],
+            metrics["rel_l2"], row["grid_size"],
+        )
+        return metrics
+
+    def _checkpoint(self, path: Path, colloc: Collocation, opt, st) -> None:
+        save_checkpoint(
+            path,
+            {
+                "model": self.model.state_dict(),
+                "grid_size": grid_size_of(self.model),
+                "optimizer": opt.state_dict(),
+                "points": colloc.state(),
+                "state": copy.deepcopy(st),
+            },
+        )

@@ -1,0 +1,42 @@
+"""Error metrics against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from kanpde.train.config import Phase
+from kanpde.train.metrics import error_metrics
+from kanpde.train.optim import scheduled_lr
+
+
+def test_metrics_values():
+    ref = np.array([[3.0], [4.0]])
+    pred = np.array([[3.0], [5.0]])
+    m = error_metrics(pred, ref)
+    assert m["rel_l2"] == pytest.approx(1.0 / 5.0, rel=1e-15)
+    assert m["mse"] == pytest.approx(0.5, rel=1e-15)
+    assert m["max_abs"] == pytest.approx(1.0, rel=1e-15)
+    assert "rel_h1" not in m
+
+
+def test_rel_h1():
+    ref = np.array([[1.0], [0.0]])
+    pred = np.array([[1.0], [0.0]])
+    gref = np.array([[[1.0]], [[1.0]]])
+    gpred = np.array([[[1.0]], [[2.0]]])
+    m = error_metrics(pred, ref, gpred, gref)
+    assert m["rel_h1"] == pytest.approx(np.sqrt(1.0 / 3.0), rel=1e-15)
+
+
+def test_shape_mismatch():
+    with pytest.raises(ValueError, match="shape"):
+        error_metrics(np.zeros((3, 1)), np.zeros((4, 1)))
+
+
+def test_schedules():
+    p = Phase(optimizer="adam", steps=100, lr=1.0, schedule="cosine", final_lr_factor=0.1)
+    assert scheduled_lr(p, 5.0, 0) == pytest.approx(1.0)
+    assert scheduled_lr(p, 5.0, 100) == pytest.approx(0.1)
+    assert scheduled_lr(p, 5.0, 50) == pytest.approx(0.55)
+    e = Phase(optimizer="adam", steps=10, schedule="exponential", final_lr_factor=0.01)
+    assert scheduled_lr(e, 2.0, 5) == pytest.approx(2.0 * 0.1)
+    assert scheduled_lr(Phase(optimizer="lbfgs"), 1e-3, 3) == 1.0
