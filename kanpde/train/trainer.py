@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
-from kanpde.train.config import TrainConfig
+from kanpde.train.config import ConfigError, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.optim import make_optimizer, scheduled_lr, set_lr
 
@@ -61,7 +61,8 @@ def grid_size_of(model: torch.nn.Module) -> int | None:
 
 
 def _has_grid(model: torch.nn.Module) -> bool:
-    return grid_size_of(model) is not None and hasattr(model, "extend_grid")
+    """Whether the model has a spline grid that can be extended and updated."""
+    return bool(getattr(model, "supports_grid_updates", False))
 
 
 class _Stop:
@@ -156,9 +157,9 @@ class Trainer:
         ckpt_path = self.run_dir / CHECKPOINT_NAME if self.run_dir is not None else None
         if cfg.resume:
             if ckpt_path is None or not ckpt_path.is_file():
-                raise FileNotFoundError(
-                    f"train.resume=true but there is no checkpoint at {ckpt_path}; run without "
-                    "resume, or point hydra.run.dir at the run directory to continue"
+                raise ConfigError(
+                    f"train.resume: true but there is no checkpoint at {ckpt_path}; run "
+                    "without resume, or point hydra.run.dir at the run directory to continue"
                 )
             ck = load_checkpoint(ckpt_path)
             self._restore_model(ck["model"], ck["grid_size"])

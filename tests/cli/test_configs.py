@@ -68,7 +68,7 @@ def test_every_experiment_builds(compose_cfg, experiment):
         (["seed=-1"], "seed"),
         (["train.lr=-1"], "train.lr"),
         (["model.widths=[3,10,1]"], "model.widths"),
-        (["+model.colour=red"], "model.colour"),
+        (["+model.colour=red"], "model"),
         (["train.phases.0.optimizer=sgd"], "train.phases[0].optimizer"),
     ],
 )
@@ -77,3 +77,4 @@ def test_bad_config_fails_before_training(compose_cfg, overrides, key):
     with pytest.raises(ConfigError) as err:
         build(cfg)
     assert str(err.value).startswith(key)
+    assert overrides[0].split("=")[0].split(".")[-1].lstrip("+") in str(err.value)

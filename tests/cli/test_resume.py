@@ -1,0 +1,99 @@
+"""Killing a run midway and resuming it gives the final state of an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kanpde.cli import solve
+from kanpde.io import read_run
+from kanpde.train import load_checkpoint
+
+# Adam then L-BFGS, a grid extension and point refreshes in the middle: every piece of state
+# a checkpoint must carry.
+OVERRIDES = [
+    "train=smoke",
+    "figures=false",
+    "train.n_interior=512",
+    "train.phases=[{optimizer:adam,steps:60},{optimizer:lbfgs,steps:8,max_iter:5}]",
+    "train.grid.extend_at=[30]",
+    "train.grid.sizes=[8]",
+    "train.resample.policy=every",
+    "train.resample.every=25",
+    "train.checkpoint_every=5",
+    "train.eval_every=10",
+]
+TOTAL = 68
+
+
+def _launch(run_dir, extra=()):
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kanpde", *OVERRIDES, f"hydra.run.dir={run_dir}", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )
+
+
+def _wait_for_checkpoint(proc, path, timeout=120.0):
+    t0 = time.time()
+    while not path.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before its first checkpoint: {proc.stdout.read()!r}")
+        if time.time() - t0 > timeout:
+            proc.kill()
+            pytest.fail("no checkpoint appeared")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from kanpde.cli import conf_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = OmegaConf.to_container(compose(config_name="solve", overrides=OVERRIDES))
+    GlobalHydra.instance().clear()
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    assert solve(cfg, run_dir, "# test\n") == "completed"
+    return read_run(run_dir / "run.h5")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
+    ckpt = tmp_path / "checkpoint.pt"
+    proc = _launch(tmp_path)
+    _wait_for_checkpoint(proc, ckpt)
+    proc.send_signal(sig)
+    out = proc.communicate(timeout=120)[0].decode()
+    step_at_kill = load_checkpoint(ckpt)["state"]["step"]
+    assert 0 < step_at_kill < TOTAL, "the run was not stopped midway"
+    if sig == signal.SIGTERM:  # graceful: a result file that says so, exit status 1
+        assert proc.returncode == 1, out
+        assert read_run(tmp_path / "run.h5").attrs["status"] == "interrupted"
+    resumed = _launch(tmp_path, ["train.resume=true"])
+    out = resumed.communicate(timeout=300)[0].decode()
+    assert resumed.returncode == 0, out
+    rec = read_run(tmp_path / "run.h5")
+    assert rec.attrs["status"] == "completed"
+    assert rec.history["step"][-1] == TOTAL
+    ref = reference.history
+    for key in ("loss", "rel_l2"):
+        assert rec.history[key][-1] == pytest.approx(ref[key][-1], rel=1e-10, abs=1e-14), key
+    assert rec.final["rel_l2"] == pytest.approx(reference.final["rel_l2"], rel=1e-10)
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
+    proc = _launch(tmp_path, ["train.resume=true"])
+    out = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode != 0
+    assert "no checkpoint" in out

@@ -1,0 +1,126 @@
+"""End to end: every problem with every model family, divergence, bad configs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kanpde.cli import solve
+from kanpde.io import read_run
+
+# Small references keep the end-to-end runs fast (the benchmark settings are the defaults).
+PROBLEMS = {
+    "poisson": [],
+    "poisson_sinsin": ["problem=poisson", "problem.variant=sinsin"],
+    "allen_cahn": ["problem=allen_cahn", "problem.reference_modes=64",
+                   "problem.reference_dt=1e-3"],
+    "allen_cahn_dirichlet": ["problem=allen_cahn", "problem.variant=dirichlet"],
+    "darcy": ["problem=darcy"],
+    "darcy_random_field": ["problem=darcy", "problem.variant=random_field",
+                           "problem.reference_cells=32"],
+    "heat": ["problem=heat"],
+    "heat_2d": ["problem=heat", "problem.variant=diffusion2d"],
+}
+MODELS = {
+    "kan": ["model=kan"],
+    "kan_chebyshev": ["model=kan", "model.basis=chebyshev"],
+    "mlp": ["model=mlp", "model.widths=[2,16,16,1]"],
+    "siren": ["model=siren", "model.widths=[2,16,16,1]"],
+    "fourier_mlp": ["model=fourier_mlp", "model.widths=[2,16,1]", "model.n_features=8"],
+}
+
+
+def _widths_for(problem: str, model: list[str]) -> list[str]:
+    if problem != "heat_2d":
+        return model
+    out = []
+    for o in model:
+        out.append(o.replace("widths=[2,", "widths=[3,"))
+    if not any("widths" in o for o in out):
+        out.append("model.widths=[3,6,1]")
+    return out
+
+
+@pytest.fixture
+def run(compose_cfg, tmp_path, monkeypatch):
+    """run(overrides) -> (status, RunRecord, run_dir), solving in-process."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+    def _run(overrides, name="run"):
+        cfg = compose_cfg(["train=smoke", "figures=false", *overrides])
+        run_dir = tmp_path / name
+        status = solve(cfg, run_dir, "# test\n")
+        return status, read_run(run_dir / "run.h5"), run_dir
+
+    return _run
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_every_problem_with_every_model(run, problem, model):
+    overrides = PROBLEMS[problem] + _widths_for(problem, MODELS[model])
+    status, rec, _ = run(overrides)
+    assert status == "completed"
+    assert rec.attrs["status"] == "completed"
+    assert rec.attrs["n_params"] > 0
+    hist = rec.history
+    assert hist["step"][-1] == 8
+    assert np.all(np.diff(hist["step"]) > 0)
+    assert {"loss", "rel_l2", "mse", "max_abs", "grid_size", "time_s"} <= set(hist)
+    assert any(k.startswith("loss_") for k in hist)
+    assert np.isfinite(rec.final["rel_l2"]) and rec.final["rel_l2"] > 0
+    ev = rec.eval
+    n = ev["coords"].shape[0]
+    assert ev["u_pred"].shape == ev["u_ref"].shape == (n, 1)
+    assert rec.model_state, "model state missing"
+    if model == "kan":  # bspline basis: grid schedule applies
+        assert hist["grid_size"][-1] == 7  # the smoke grid schedule extends 5 -> 7 at step 4
+        assert "edges" in rec.extra
+
+
+def test_figures_are_written(compose_cfg, tmp_path):
+    cfg = compose_cfg(["train=smoke", "problem=heat"])
+    assert solve(cfg, tmp_path, "# test\n") == "completed"
+    for name in ("loss.png", "error.png", "solution.png", "edges.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+
+
+def test_injected_divergence_is_reported(run):
+    status, rec, _ = run(["train.lr=1e6", "train.max_rollbacks=2",
+                          "train.phases=[{optimizer:adam,steps:30}]"])
+    assert status == "diverged"
+    assert rec.attrs["status"] == "diverged"
+    assert "diverged" in rec.attrs["message"] and "train.lr" in rec.attrs["message"]
+
+
+def test_float32_runs(run):
+    status, rec, _ = run(["dtype=float32"])
+    assert status == "completed" and rec.attrs["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("engine", ["jets", "autograd"])
+def test_derivative_engines(run, engine):
+    status, rec, _ = run([f"derivatives={engine}"])
+    assert status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["model=transformer"], "model"),
+        (["model.grid_size=-3"], "model"),
+        (["problem.variant=nonexistent"], "problem"),
+    ],
+)
+def test_bad_config_one_line_message(tmp_path, overrides, key):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kanpde", "train=smoke", f"hydra.run.dir={tmp_path}", *overrides],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert key in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run.h5").exists()
