@@ -1,0 +1,60 @@
+"""The PDE side of kanpde: domains, samplers, conditions, derivatives and the Problem class.
+
+Nothing here knows about training or Hydra. A problem (see ``problems/``) subclasses
+:class:`Problem`, declares its :class:`Box` domain and its conditions, and writes its residual
+against the derivative accessor returned by :func:`make_derivatives`.
+"""
+
+from kanpde.pde.conditions import Condition, Dirichlet, InitialValue, Neumann, Periodic
+from kanpde.pde.constraint import HardConstraint
+from kanpde.pde.derivatives import ENGINES, Derivatives, make_derivatives
+from kanpde.pde.domain import Box, Face
+from kanpde.pde.exact import ExactSolution
+from kanpde.pde.problem import Problem, check_positive, check_variant
+from kanpde.pde.rad import rad_probabilities, rad_resample
+from kanpde.pde.random_field import GaussianRandomField
+from kanpde.pde.sampling import (
+    SAMPLERS,
+    GridSampler,
+    HaltonSampler,
+    LHSSampler,
+    Sampler,
+    SobolSampler,
+    UniformSampler,
+    make_sampler,
+    sample_face,
+    sample_faces,
+    split_count,
+)
+
+__all__ = [
+    "ENGINES",
+    "SAMPLERS",
+    "Box",
+    "Condition",
+    "Derivatives",
+    "Dirichlet",
+    "ExactSolution",
+    "Face",
+    "GaussianRandomField",
+    "GridSampler",
+    "HaltonSampler",
+    "HardConstraint",
+    "InitialValue",
+    "LHSSampler",
+    "Neumann",
+    "Periodic",
+    "Problem",
+    "Sampler",
+    "SobolSampler",
+    "UniformSampler",
+    "check_positive",
+    "check_variant",
+    "make_derivatives",
+    "make_sampler",
+    "rad_probabilities",
+    "rad_resample",
+    "sample_face",
+    "sample_faces",
+    "split_count",
+]

@@ -1,0 +1,252 @@
+"""A derivative accessor over a network output: ``u``, ``u_x``, ``u_xx``, ``u_xy``, ``lap u``.
+
+Residuals are written against :class:`Derivatives` only, never against a way of computing
+derivatives::
+
+    def residual(self, u):
+        return u.d("t") - self.diffusion * u.d2("x") - self.source(u.x("x"), u.x("t"))
+
+``make_derivatives(model, x, names, engine)`` picks the engine:
+
+* ``"autograd"``: nested reverse-mode autograd with ``create_graph=True``. The gradient of
+  output component ``j`` is one backward pass, ``grad(sum_n u[n, j], x)``, which gives every
+  first derivative at every point (valid because the model acts row by row); the second
+  derivatives ``d^2 u_j / dx_a dx_*`` are one more pass over ``d u_j / dx_a``. Every pass is
+  cached, so a derivative asked for twice is computed once and ``u.d2("x")``, ``u.d2("x", "y")``
+  share the pass over ``u_x``.
+* ``"jets"``: one forward pass of ``model.forward_jet(Jet.seed(x, pairs))`` (see
+  :mod:`kanpde.models.jet`) propagates the value, all first derivatives and the second
+  derivatives of the diagonal pairs ``(c, c)`` plus the mixed ``pairs`` the caller declares
+  (problems declare them in ``Problem.mixed_derivatives``). A mixed derivative that was not
+  declared falls back to autograd of the jet's first derivative with respect to ``x``; for
+  that, ``x`` is always made to require grad here (if it does not already), which costs one
+  extra small matrix product in the backward pass.
+* ``"auto"``: ``"jets"`` when the model has a ``forward_jet`` method (and it does not raise
+  NotImplementedError), else ``"autograd"``.
+
+Both engines give the same numbers up to rounding, and the results are differentiable with
+respect to the model parameters. Derivatives are always built with a graph (also inside
+``torch.no_grad()``, because nested derivatives need one); detach the results if you only
+need numbers.
+
+``order`` is a hint of the highest derivative order the caller will ask for. The jets engine
+uses it to skip work: ``0`` runs a plain forward (a later derivative request then runs the
+jet), ``1`` propagates first derivatives only (second derivatives then fall back to
+autograd), ``2`` (default) the diagonal and declared pairs. The autograd engine is lazy and
+ignores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from kanpde.models.jet import Jet
+
+ENGINES = ("auto", "autograd", "jets")
+
+
+class Derivatives:
+    """Value and derivatives of ``model`` at points ``x`` ``(N, C)`` with coordinate ``names``.
+
+    Shapes: ``value``, ``d``, ``d2``, ``laplacian`` are ``(N, dim_out)``; ``grad`` is
+    ``(N, k, dim_out)``; ``x(name)`` is ``(N, 1)``. Build it with :func:`make_derivatives`.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        names: Sequence[str],
+        engine: str = "auto",
+        pairs: Sequence[Sequence[str]] = (),
+        order: int = 2,
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown derivative engine {engine!r}; allowed values: {ENGINES}")
+        if not isinstance(x, Tensor):
+            raise ValueError(f"x must be a torch.Tensor of shape (N, C), got {type(x).__name__}")
+        names = (names,) if isinstance(names, str) else tuple(names)
+        if x.dim() != 2 or x.shape[1] != len(names):
+            raise ValueError(
+                f"x must have shape (N, {len(names)}) for coordinates {names}, got {tuple(x.shape)}"
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"coordinate names must be unique, got {names}")
+        if order not in (0, 1, 2):
+            raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
+        self.model = model
+        self.names: tuple[str, ...] = names
+        self.coords: Tensor = x if x.requires_grad else x.detach().requires_grad_(True)
+        self.pairs: tuple[tuple[int, int], ...] = tuple(
+            tuple(sorted((self._index(a), self._index(b))))
+            for a, b in pairs  # type: ignore[misc]
+        )
+        self._order = order
+        self._value: Tensor | None = None
+        self._jet: Jet | None = None
+        self._jet_pair_index: dict[tuple[int, int], int] = {}
+        self._first: dict[int, Tensor] = {}  # j -> (N, C): d u_j / dx_c
+        self._second: dict[tuple[int, int], Tensor] = {}  # (a, j) -> (N, C): d2 u_j / dx_a dx_c
+
+        has_jet = callable(getattr(model, "forward_jet", None))
+        if engine == "jets" and not has_jet:
+            raise ValueError(
+                f"engine='jets' needs a model with forward_jet; {type(model).__name__} has none "
+                "(use engine='autograd' or 'auto')"
+            )
+        self.engine = "jets" if engine == "jets" or (engine == "auto" and has_jet) else "autograd"
+        if self.engine == "jets" and order >= 1:
+            try:
+                self._build_jet(order)
+            except NotImplementedError:
+                if engine == "jets":
+                    raise
+                self.engine = "autograd"
+
+    # ------------------------------------------------------------------------------- public
+    @property
+    def value(self) -> Tensor:
+        """``u`` ``(N, dim_out)``."""
+        if self._value is None:
+            if self._jet is not None:
+                self._value = self._jet.value
+            else:
+                with torch.enable_grad():
+                    out = self.model(self.coords)
+                if out.dim() != 2 or out.shape[0] != self.coords.shape[0]:
+                    raise ValueError(
+                        f"model output must have shape (N, dim_out), got {tuple(out.shape)}"
+                    )
+                self._value = out
+        return self._value
+
+    @property
+    def dim_out(self) -> int:
+        return self.value.shape[1]
+
+    def x(self, name: str) -> Tensor:
+        """The coordinate column ``name`` ``(N, 1)`` (for coefficients such as ``a(x, y)``)."""
+        c = self._index(name)
+        return self.coords[:, c : c + 1]
+
+    def d(self, name: str) -> Tensor:
+        """``du/d name`` ``(N, dim_out)``."""
+        c = self._index(name)
+        if self.engine == "jets":
+            return self._ensure_jet().d1[:, c, :]
+        return torch.stack([self._first_row(j)[:, c] for j in range(self.dim_out)], dim=1)
+
+    def d2(self, a: str, b: str | None = None) -> Tensor:
+        """``d^2 u / (d a d b)`` ``(N, dim_out)``; ``b`` defaults to ``a``."""
+        ia = self._index(a)
+        ib = ia if b is None else self._index(b)
+        ia, ib = min(ia, ib), max(ia, ib)
+        if self.engine == "jets":
+            jet = self._ensure_jet()
+            p = self._jet_pair_index.get((ia, ib))
+            if p is not None:
+                return jet.d2[:, p, :]
+        return torch.stack([self._second_row(ia, j)[:, ib] for j in range(self.dim_out)], dim=1)
+
+    def laplacian(self, names: Sequence[str] | None = None) -> Tensor:
+        """``sum_c d^2 u / d c^2`` over ``names`` (default: every coordinate but ``"t"``)."""
+        names = self._names_or_spatial(names)
+        out = self.d2(names[0])
+        for n in names[1:]:
+            out = out + self.d2(n)
+        return out
+
+    def grad(self, names: Sequence[str] | None = None) -> Tensor:
+        """``(du/d c)_c`` over ``names`` (default: all coordinates): ``(N, k, dim_out)``."""
+        names = self.names if names is None else tuple(names)
+        return torch.stack([self.d(n) for n in names], dim=1)
+
+    # ----------------------------------------------------------------------------- internal
+    def _index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ValueError(f"unknown coordinate {name!r}; known: {self.names}") from None
+
+    def _names_or_spatial(self, names: Sequence[str] | None) -> tuple[str, ...]:
+        if names is None:
+            names = tuple(n for n in self.names if n != "t")
+        names = tuple(names)
+        if not names:
+            raise ValueError("laplacian needs at least one coordinate")
+        return names
+
+    def _build_jet(self, order: int) -> None:
+        c = len(self.names)
+        prs: list[tuple[int, int]] = []
+        if order >= 2:
+            prs = [(i, i) for i in range(c)] + [p for p in self.pairs if p[0] != p[1]]
+        with torch.enable_grad():
+            jet = self.model.forward_jet(Jet.seed(self.coords, prs))
+        n = self.coords.shape[0]
+        if jet.value.dim() != 2 or jet.value.shape[0] != n or jet.d1.shape[1] != c:
+            raise ValueError(
+                f"forward_jet returned value {tuple(jet.value.shape)}, d1 {tuple(jet.d1.shape)}; "
+                f"expected (N={n}, dim_out) and (N, C={c}, dim_out)"
+            )
+        self._jet = jet
+        self._jet_pair_index = {p: i for i, p in enumerate(jet.pairs)}
+        if self._value is None:
+            self._value = jet.value
+
+    def _ensure_jet(self) -> Jet:
+        if self._jet is None:
+            self._build_jet(2)
+        assert self._jet is not None
+        return self._jet
+
+    def _first_row(self, j: int) -> Tensor:
+        """``d u_j / dx`` ``(N, C)`` (autograd engine), cached."""
+        if j not in self._first:
+            self._first[j] = _grad(self.value[:, j], self.coords)
+        return self._first[j]
+
+    def _second_row(self, a: int, j: int) -> Tensor:
+        """``d/dx (d u_j / dx_a)`` ``(N, C)``, cached; from the jet's d1 under the jets engine."""
+        key = (a, j)
+        if key not in self._second:
+            if self.engine == "jets":
+                first = self._ensure_jet().d1[:, a, j]
+            else:
+                first = self._first_row(j)[:, a]
+            self._second[key] = _grad(first, self.coords)
+        return self._second[key]
+
+
+def _grad(out: Tensor, x: Tensor) -> Tensor:
+    """``d out / d x`` for a per-row scalar ``out`` ``(N,)``: ``(N, C)`` with a graph."""
+    if not out.requires_grad:
+        return torch.zeros_like(x)
+    with torch.enable_grad():
+        (g,) = torch.autograd.grad(out.sum(), x, create_graph=True, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
+
+
+def make_derivatives(
+    model: nn.Module,
+    x: Tensor,
+    names: Sequence[str],
+    engine: str = "auto",
+    pairs: Sequence[Sequence[str]] = (),
+    order: int = 2,
+) -> Derivatives:
+    """Derivative accessor of ``model`` at ``x`` ``(N, C)``; see the module docstring.
+
+    Args:
+        model: maps ``(N, C)`` to ``(N, dim_out)`` row by row.
+        x: points ``(N, C)``; columns named by ``names``.
+        names: the ``C`` coordinate names.
+        engine: ``"auto"`` | ``"autograd"`` | ``"jets"``.
+        pairs: mixed second derivatives the jet should carry, as name pairs, e.g.
+            ``(("x", "t"),)``; others fall back to autograd.
+        order: the highest derivative order the caller needs (a hint for the jets engine).
+    """
+    return Derivatives(model, x, names, engine=engine, pairs=pairs, order=order)

@@ -1,0 +1,19 @@
+"""Reference solvers for problems without a closed-form solution, and their disk cache."""
+
+from kanpde.pde.reference.cache import cache_dir, cache_key, cache_path, cached
+from kanpde.pde.reference.darcy_fv import darcy_fv, darcy_richardson
+from kanpde.pde.reference.mol import allen_cahn_dirichlet, allen_cahn_dirichlet_richardson
+from kanpde.pde.reference.spectral import allen_cahn_periodic, etdrk4_coefficients
+
+__all__ = [
+    "allen_cahn_dirichlet",
+    "allen_cahn_dirichlet_richardson",
+    "allen_cahn_periodic",
+    "cache_dir",
+    "cache_key",
+    "cache_path",
+    "cached",
+    "darcy_fv",
+    "darcy_richardson",
+    "etdrk4_coefficients",
+]

@@ -1,0 +1,176 @@
+import pytest
+import torch
+from torch import nn
+
+from kanpde.pde import make_derivatives
+
+
+class Analytic(nn.Module):
+    """u = [sin(x) exp(2 y) t, x^2 y^3 + t^2]: a 2-output field with known derivatives."""
+
+    def forward(self, p):
+        x, y, t = p[:, 0:1], p[:, 1:2], p[:, 2:3]
+        return torch.cat([torch.sin(x) * torch.exp(2 * y) * t, x**2 * y**3 + t**2], dim=1)
+
+
+def _points(n=50, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, generator=g, dtype=torch.float64) * 2 - 1
+
+
+def test_autograd_matches_analytic_derivatives():
+    p = _points()
+    x, y, t = p[:, 0:1], p[:, 1:2], p[:, 2:3]
+    u = make_derivatives(Analytic(), p, ("x", "y", "t"), engine="autograd")
+    s, c, e = torch.sin(x), torch.cos(x), torch.exp(2 * y)
+    cat = lambda a, b: torch.cat([a, b], dim=1)  # noqa: E731
+    torch.testing.assert_close(u.d("x"), cat(c * e * t, 2 * x * y**3), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(u.d("y"), cat(2 * s * e * t, 3 * x**2 * y**2), rtol=1e-13, atol=0)
+    torch.testing.assert_close(u.d("t"), cat(s * e, 2 * t), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(u.d2("x"), cat(-s * e * t, 2 * y**3), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(u.d2("y"), cat(4 * s * e * t, 6 * x**2 * y), rtol=1e-13, atol=0)
+    torch.testing.assert_close(
+        u.d2("x", "y"), cat(2 * c * e * t, 6 * x * y**2), rtol=1e-13, atol=1e-13
+    )
+    torch.testing.assert_close(u.d2("y", "x"), u.d2("x", "y"), rtol=0, atol=0)
+    torch.testing.assert_close(u.d2("y", "t"), cat(2 * s * e, 0 * x), rtol=1e-13, atol=1e-13)
+    # the default Laplacian skips t
+    torch.testing.assert_close(u.laplacian(), u.d2("x") + u.d2("y"), rtol=0, atol=0)
+    torch.testing.assert_close(u.laplacian(["x", "y", "t"]), u.d2("x") + u.d2("y") + u.d2("t"))
+    g = u.grad()
+    assert g.shape == (50, 3, 2)
+    torch.testing.assert_close(g[:, 1], u.d("y"), rtol=0, atol=0)
+    torch.testing.assert_close(u.x("y"), y, rtol=0, atol=0)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_autograd_matches_torch_func_hessian(jet_net_factory):
+    net = jet_net_factory([3, 16, 16, 1], seed=2)
+    p = _points(8)
+    u = make_derivatives(net, p, ("x", "y", "t"), engine="autograd")
+    for i in range(8):
+        h = torch.func.hessian(lambda q: net(q.unsqueeze(0))[0, 0])(p[i])
+        for a, na in enumerate("xyt"):
+            for b, nb in enumerate("xyt"):
+                torch.testing.assert_close(u.d2(na, nb)[i, 0], h[a, b], rtol=1e-12, atol=1e-13)
+
+
+def test_derivatives_are_cached(monkeypatch):
+    calls = {"grad": 0, "forward": 0}
+    real_grad = torch.autograd.grad
+
+    def counting_grad(*args, **kwargs):
+        calls["grad"] += 1
+        return real_grad(*args, **kwargs)
+
+    class Counting(Analytic):
+        def forward(self, p):
+            calls["forward"] += 1
+            return super().forward(p)
+
+    monkeypatch.setattr(torch.autograd, "grad", counting_grad)
+    u = make_derivatives(Counting(), _points(), ("x", "y", "t"), engine="autograd")
+    _ = (u.value, u.value)
+    assert calls == {"grad": 0, "forward": 1}
+    u.d("x"), u.d("y"), u.d("x")
+    assert calls["grad"] == 2  # one pass per output component gives every first derivative
+    u.d2("x"), u.d2("x", "y"), u.d2("y", "x"), u.d2("x")
+    assert calls["grad"] == 4  # one more pass per component over u_x
+    u.laplacian(), u.laplacian()
+    assert calls["grad"] == 6  # adds the pass over u_y only
+    assert calls["forward"] == 1
+
+
+def test_results_carry_parameter_gradients(jet_net_factory):
+    net = jet_net_factory([2, 8, 1], seed=1)
+    for engine in ("autograd", "jets"):
+        net.zero_grad()
+        u = make_derivatives(net, _points()[:, :2], ("x", "y"), engine=engine)
+        u.laplacian().pow(2).mean().backward()
+        # every weight influences the Laplacian (the output bias does not)
+        weights = [lin.weight for lin in net.layers]
+        assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in weights)
+
+
+def test_works_inside_no_grad():
+    with torch.no_grad():
+        u = make_derivatives(Analytic(), _points(), ("x", "y", "t"), engine="autograd")
+        assert torch.isfinite(u.d2("x")).all()
+
+
+def test_jets_and_autograd_agree(jet_net_factory):
+    net = jet_net_factory([3, 12, 12, 2], seed=5)
+    p = _points(40)
+    names = ("x", "y", "t")
+    a = make_derivatives(net, p, names, engine="autograd")
+    j = make_derivatives(net, p, names, engine="jets", pairs=(("x", "t"),))
+    assert j.engine == "jets" and a.engine == "autograd"
+    torch.testing.assert_close(j.value, a.value, rtol=0, atol=1e-12)
+    for n in names:
+        torch.testing.assert_close(j.d(n), a.d(n), rtol=0, atol=1e-10)
+        torch.testing.assert_close(j.d2(n), a.d2(n), rtol=0, atol=1e-10)
+    torch.testing.assert_close(j.d2("t", "x"), a.d2("x", "t"), rtol=0, atol=1e-10)  # declared
+    torch.testing.assert_close(j.d2("x", "y"), a.d2("x", "y"), rtol=0, atol=1e-10)  # fallback
+    torch.testing.assert_close(j.laplacian(), a.laplacian(), rtol=0, atol=1e-10)
+
+
+def test_jet_order_hints(jet_net_factory, monkeypatch):
+    net = jet_net_factory([2, 8, 1], seed=3)
+    p = _points(10)[:, :2]
+    calls = {"jet": 0}
+    real = net.forward_jet
+
+    def counting(jet):
+        calls["jet"] += 1
+        return real(jet)
+
+    monkeypatch.setattr(net, "forward_jet", counting)
+    ref = make_derivatives(net, p, ("x", "y"), engine="autograd")
+    u0 = make_derivatives(net, p, ("x", "y"), engine="jets", order=0)
+    torch.testing.assert_close(u0.value, ref.value)
+    assert calls["jet"] == 0
+    torch.testing.assert_close(u0.d("x"), ref.d("x"), rtol=0, atol=1e-12)  # builds the jet now
+    assert calls["jet"] == 1
+    u1 = make_derivatives(net, p, ("x", "y"), engine="jets", order=1)
+    assert calls["jet"] == 2
+    torch.testing.assert_close(u1.d2("y"), ref.d2("y"), rtol=0, atol=1e-12)  # autograd of d1
+    assert calls["jet"] == 2
+
+
+def test_auto_engine_choice(jet_net_factory):
+    p = _points(5)[:, :2]
+    assert make_derivatives(jet_net_factory([2, 4, 1]), p, ("x", "y")).engine == "jets"
+    plain = nn.Sequential(nn.Linear(2, 4, dtype=torch.float64), nn.Tanh())
+    assert make_derivatives(plain, p, ("x", "y")).engine == "autograd"
+
+    class Unsupported(nn.Module):
+        def forward(self, x):
+            return x.sum(1, keepdim=True)
+
+        def forward_jet(self, jet):
+            raise NotImplementedError
+
+    assert make_derivatives(Unsupported(), p, ("x", "y")).engine == "autograd"
+    with pytest.raises(NotImplementedError):
+        make_derivatives(Unsupported(), p, ("x", "y"), engine="jets")
+
+
+def test_float32_inputs_keep_their_dtype(jet_net_factory):
+    net = jet_net_factory([2, 8, 1], seed=0, dtype=torch.float32)
+    p = _points(6)[:, :2].float()
+    for engine in ("autograd", "jets"):
+        u = make_derivatives(net, p, ("x", "y"), engine=engine)
+        assert u.laplacian().dtype == torch.float32
+
+
+def test_bad_arguments():
+    p = _points(4)
+    with pytest.raises(ValueError, match="allowed values"):
+        make_derivatives(Analytic(), p, ("x", "y", "t"), engine="forward")
+    with pytest.raises(ValueError, match="shape"):
+        make_derivatives(Analytic(), p, ("x", "y"))
+    with pytest.raises(ValueError, match="forward_jet"):
+        make_derivatives(Analytic(), p, ("x", "y", "t"), engine="jets")
+    u = make_derivatives(Analytic(), p, ("x", "y", "t"))
+    with pytest.raises(ValueError, match="unknown coordinate 'z'"):
+        u.d("z")
