@@ -8,8 +8,10 @@ Variants:
   ``T = 1``, periodic in ``x`` (``u`` and ``u_x`` equal at ``x = -1`` and ``x = 1``). Reference:
   Fourier pseudo-spectral ETDRK4 (:mod:`kanpde.pde.reference.spectral`) with 512 modes and
   ``dt = 1e-5``, output on the grid ``x_j = -1 + 2 j / 512`` (``j = 0..511``; ``x = 1`` is
-  ``x = -1``) times ``t = linspace(0, T, 201)``. Terms ``residual``, ``initial``,
-  ``periodic``. No hard constraint.
+  ``x = -1``) times ``t = linspace(0, T, 201)``. ``reference_modes`` may be a multiple of 512
+  (a finer reference, subsampled) or a divisor (a cheap one, Fourier-interpolated); the test
+  grid stays 512 x 201 either way, and its ``t = 0`` row is ``u0`` exactly. Terms
+  ``residual``, ``initial``, ``periodic``. No hard constraint.
 * ``dirichlet`` (DeepXDE, jaxKAN): ``D = 1e-3``, ``u(-1, t) = u(1, t) = -1``. Reference:
   second-order method of lines (:mod:`kanpde.pde.reference.mol`) on 2048 and 4096 intervals
   combined by Richardson extrapolation, output at ``x = linspace(-1, 1, 513)`` times the same
@@ -44,6 +46,7 @@ from kanpde.pde.reference import allen_cahn_dirichlet_richardson, allen_cahn_per
 
 PI = math.pi
 N_TIMES = 201  # output times of the reference grid
+N_X_PERIODIC = 512  # output nodes of the periodic reference grid
 N_X_DIRICHLET = 513  # output nodes of the Dirichlet reference grid
 BOUNDARY_VALUE = -1.0
 IC_OVERSAMPLE = 256  # FFT oversampling of the initial condition (spectral reference)
@@ -52,6 +55,24 @@ SOLVER_VERSION = 1  # bump when a reference solver changes, to invalidate cached
 
 def initial_value_np(x: np.ndarray) -> np.ndarray:
     return x**2 * np.cos(np.pi * x)
+
+
+def to_periodic_grid(u: np.ndarray, n: int) -> np.ndarray:
+    """Nodal values ``(T, m)`` on ``m`` periodic nodes -> ``(T, n)`` on ``n`` nodes.
+
+    ``m`` a multiple of ``n``: every ``m/n``-th node. ``m`` dividing ``n``: trigonometric
+    interpolation (the spectrum zero-padded, the coarse Nyquist mode split evenly between
+    ``+k`` and ``-k``), exact for the function the ``m`` modes represent.
+    """
+    m = u.shape[1]
+    if m % n == 0:
+        return np.array(u[:, :: m // n])
+    if n % m:
+        raise ValueError(f"cannot move {m} periodic nodes to {n}: neither divides the other")
+    spec = np.zeros((u.shape[0], n // 2 + 1), dtype=complex)
+    spec[:, : m // 2 + 1] = np.fft.rfft(u, axis=1)
+    spec[:, m // 2] *= 0.5
+    return np.fft.irfft(spec, n=n, axis=1) * (n / m)
 
 
 class AllenCahn(Problem):
@@ -81,10 +102,12 @@ class AllenCahn(Problem):
         if (
             isinstance(reference_modes, bool)
             or int(reference_modes) != reference_modes
-            or (reference_modes < 4 or reference_modes % 2)
+            or reference_modes < 4
+            or (N_X_PERIODIC % reference_modes and reference_modes % N_X_PERIODIC)
         ):
             raise ValueError(
-                f"reference_modes must be an even integer >= 4, got {reference_modes!r}"
+                f"reference_modes must divide {N_X_PERIODIC} or be a multiple of it (>= 4), "
+                f"got {reference_modes!r}"
             )
         self.reference_modes = int(reference_modes)
         if (
@@ -127,8 +150,7 @@ class AllenCahn(Problem):
     # ------------------------------------------------------------------------ reference
     def test_axes(self) -> list[tuple[str, np.ndarray]]:
         if self.variant == "periodic":
-            n = self.reference_modes
-            x = -1.0 + 2.0 * np.arange(n) / n
+            x = -1.0 + 2.0 * np.arange(N_X_PERIODIC) / N_X_PERIODIC
         else:
             x = np.linspace(-1.0, 1.0, N_X_DIRICHLET)
         return [("x", x), ("t", np.linspace(0.0, self.t_end, N_TIMES))]
@@ -137,6 +159,7 @@ class AllenCahn(Problem):
         """Every parameter the reference depends on (the cache key)."""
         common = {
             "version": SOLVER_VERSION,
+            "n_x": N_X_PERIODIC if self.variant == "periodic" else N_X_DIRICHLET,
             "initial": "x^2 cos(pi x)",
             "diffusion": self.diffusion,
             "reaction": self.reaction,
@@ -175,7 +198,10 @@ class AllenCahn(Problem):
                     n_out=N_TIMES,
                     ic_oversample=IC_OVERSAMPLE,
                 )
-                return {"x": x, "t": t, "u": u}
+                x_out = -1.0 + 2.0 * np.arange(N_X_PERIODIC) / N_X_PERIODIC
+                u = to_periodic_grid(u, N_X_PERIODIC)
+                u[0] = initial_value_np(x_out)
+                return {"x": x_out, "t": t, "u": u}
 
             data = cached("allen_cahn_periodic", p, compute, self.use_cache)
             return data["x"], data["t"], data["u"]

@@ -22,6 +22,7 @@ from problems import AllenCahn, Darcy, Heat, Poisson
         (lambda: Heat(t_end=0.0), "t_end must be finite and > 0"),
         (lambda: AllenCahn(t_end=-1.0), "t_end must be finite and > 0"),
         (lambda: AllenCahn(reference_modes=511), "reference_modes"),
+        (lambda: AllenCahn(reference_modes=768), "reference_modes must divide 512"),
         (lambda: AllenCahn(reference_dt=0.0), "reference_dt"),
         (lambda: AllenCahn("dirichlet", reference_intervals=1000), "reference_intervals"),
         (lambda: Darcy(length_scale=-0.2), "length_scale must be finite and > 0"),
