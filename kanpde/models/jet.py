@@ -10,8 +10,8 @@ Only the second derivatives listed in ``pairs`` are carried (the diagonal ones b
 so a Laplacian costs ``C`` extra channels, not ``C^2``. Every model layer that supports jets
 maps a jet of its inputs to a jet of its outputs with the chain rule:
 
-    linear  y = x W + b:       y' = x' W,                     y'' = x'' W
-    pointwise y = f(x):        y' = f'(x) x',                 y''_ab = f'(x) x''_ab + f''(x) x'_a x'_b
+    linear  y = x W + b:       y' = x' W,          y'' = x'' W
+    pointwise y = f(x):        y' = f'(x) x',      y''_ab = f'(x) x''_ab + f''(x) x'_a x'_b
     univariate sum y_j = sum_i phi_ij(x_i):
                                y'_j = sum_i phi'_ij(x_i) x'_i,
                                y''_j,ab = sum_i phi'_ij(x_i) x''_i,ab + phi''_ij(x_i) x'_i,a x'_i,b
@@ -135,3 +135,18 @@ class Jet:
         if self.pairs != other.pairs:
             raise ValueError("cannot add jets carrying different derivative pairs")
         return Jet(self.value + other.value, self.d1 + other.d1, self.d2 + other.d2, self.pairs)
+
+    @staticmethod
+    def cat(jets: Sequence[Jet]) -> Jet:
+        """Concatenate jets of the same points along the channel axis (widths add up)."""
+        if not jets:
+            raise ValueError("Jet.cat needs at least one jet")
+        pairs = jets[0].pairs
+        if any(j.pairs != pairs for j in jets):
+            raise ValueError("cannot concatenate jets carrying different derivative pairs")
+        return Jet(
+            torch.cat([j.value for j in jets], dim=-1),
+            torch.cat([j.d1 for j in jets], dim=-1),
+            torch.cat([j.d2 for j in jets], dim=-1),
+            pairs,
+        )

@@ -1,0 +1,43 @@
+"""Neural-network models for physics-informed learning: pure ``torch.nn`` modules.
+
+KAN (B-spline, Chebyshev and RBF bases), MLP, SIREN, random-Fourier-feature MLP, input
+scaling, parameter counting, and the derivative :class:`Jet` every model can propagate with
+``forward_jet``. Nothing here knows about PDEs or training.
+"""
+
+from kanpde.models.activations import ACTIVATIONS, get_activation
+from kanpde.models.bases import BASES, make_basis
+from kanpde.models.basis import Basis
+from kanpde.models.bspline import BSplineBasis
+from kanpde.models.chebyshev import ChebyshevBasis
+from kanpde.models.fourier import FourierMLP
+from kanpde.models.jet import Jet
+from kanpde.models.kan import KAN
+from kanpde.models.kan_layer import KANLayer
+from kanpde.models.mlp import MLP
+from kanpde.models.params import count_parameters, match_width, parameter_count
+from kanpde.models.rbf import RBFBasis
+from kanpde.models.scaling import InputScaling, ScaledModel
+from kanpde.models.siren import SIREN
+
+__all__ = [
+    "ACTIVATIONS",
+    "BASES",
+    "KAN",
+    "MLP",
+    "SIREN",
+    "BSplineBasis",
+    "Basis",
+    "ChebyshevBasis",
+    "FourierMLP",
+    "InputScaling",
+    "Jet",
+    "KANLayer",
+    "RBFBasis",
+    "ScaledModel",
+    "count_parameters",
+    "get_activation",
+    "make_basis",
+    "match_width",
+    "parameter_count",
+]

@@ -1,0 +1,339 @@
+r"""One Kolmogorov-Arnold layer: a learnable univariate function on every edge.
+
+For inputs ``x`` ``(N, in)`` the layer computes ``(N, out)``
+
+    y_j = sum_i phi_ij(x_i),
+    phi_ij(x) = w_base[i, j] * b(x) + w_spline[i, j] * sum_m c[i, m, j] B_m(x)
+
+(the KAN paper's parameterization: ``b`` the base activation, SiLU by default, ``B_m`` the
+``n`` functions of the basis on feature ``i``). The basis is evaluated once per call for all
+inputs, ``(N, in, n)``, and contracted with the scaled coefficients
+``W[i, m, j] = w_spline[i, j] c[i, m, j]`` in one matmul ``(N, in n) @ (in n, out)``.
+
+Parameters: ``base_weight`` ``(in, out)``, ``spline_coef`` ``(in, n, out)``,
+``spline_scale`` ``(in, out)``; the basis (and its ``grid`` buffer) is the submodule ``basis``.
+
+Initialisation (KAN paper): ``c ~ U(-1/2, 1/2) noise_scale / G`` (small noise),
+``w_spline = 1 / sqrt(in)``, ``w_base ~ U(-r, r)`` with the Xavier bound
+``r = sqrt(6 / (in + out))``; every draw uses a local ``torch.Generator``.
+
+Grids (B-spline basis only). :meth:`KANLayer.extend_grid` (``G -> G'``) and
+:meth:`KANLayer.update_grid` (knots follow the samples) install new knots and refit ``c`` by
+least squares, ``min_c' sum_p |sum_m c'_m B'_m(x_p) - sum_m c_m B_m(x_p)|^2`` per edge, in
+float64, on dense points across the new grid range and the given samples, so the edge
+functions are preserved (exactly, up to rounding, inside the range when the new spline space
+contains the old one, e.g. ``G' = 2G``). Replacing ``spline_coef`` creates a new Parameter of a
+new shape: optimizers must be rebuilt after a grid change.
+
+Derivative jets (:meth:`KANLayer.forward_jet`, rules in :mod:`kanpde.models.jet`). With the
+basis derivatives ``B'``, ``B''`` (analytic) and the input jet ``x, x'_c, x''_ab``, every jet
+channel is a weighted sum of basis values with the same coefficients:
+
+    y         = sum_{i,m} B_m(x_i) W[i,m,:]                                     (+ base)
+    y'_c      = sum_{i,m} B'_m(x_i) x'_{c,i} W[i,m,:]
+    y''_ab    = sum_{i,m} (B'_m(x_i) x''_{ab,i} + B''_m(x_i) x'_{a,i} x'_{b,i}) W[i,m,:]
+
+so all ``1 + C + P`` channels are stacked and contracted together, with no loop over edges.
+For the B-spline basis only ``k + 1`` functions per input are non-zero; the contraction then
+either scatters the ``k + 1`` local weights into the dense ``n`` slots and runs one matmul
+(``"dense"``, cost ~ ``n``) or sums the ``k + 1`` addressed coefficient rows per input with
+``embedding_bag`` (``"local"``, cost ~ ``k + 1``, independent of ``G``). ``contraction="auto"``
+uses ``"local"`` when ``n >= local_threshold`` (measured crossover, see
+:data:`LOCAL_THRESHOLD`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from kanpde.models.activations import get_activation
+from kanpde.models.bases import check_basis_name, make_basis
+from kanpde.models.common import check_positive_int, make_generator
+from kanpde.models.contraction import (
+    choose_contraction,
+    dense_contract,
+    edge_contract,
+    sparse_contract,
+)
+from kanpde.models.jet import Jet
+
+#: ``contraction="auto"`` uses the local (embedding-bag) contraction of jets when the number of
+#: basis functions per feature ``n = G + k`` is at least this (crossover measured on CPU with
+#: ``python -m kanpde.bench jets``; below it one dense matmul is faster).
+LOCAL_THRESHOLD = 12
+
+CONTRACTIONS = ("auto", "dense", "sparse", "edge")
+
+
+class KANLayer(nn.Module):
+    """A KAN layer ``(N, in) -> (N, out)``; see the module docstring.
+
+    Args:
+        in_features, out_features: widths (>= 1).
+        grid_size: ``G`` >= 1.
+        spline_order: ``k`` >= 0.
+        basis: ``"bspline"``, ``"chebyshev"`` or ``"rbf"``.
+        grid_range: ``(a, b)``, the initial grid range (bspline, rbf).
+        base_activation: ``"silu"``, ``"tanh"``, ``"gelu"``, ``"sin"`` or ``"identity"``.
+        noise_scale: scale of the initial spline-coefficient noise (>= 0).
+        grid_eps: default blend of :meth:`update_grid` (1: uniform, 0: sample quantiles).
+        contraction: how :meth:`forward_jet` contracts B-spline weights (``"auto"``,
+            ``"dense"``, ``"local"``).
+        seed: int, ``torch.Generator`` or None (non-deterministic) for the initialisation.
+        dtype, device: of parameters and buffers.
+        **basis_options: passed to the basis (``degree`` for chebyshev; ``n_centers``,
+            ``width`` for rbf).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        grid_size: int = 5,
+        spline_order: int = 3,
+        basis: str = "bspline",
+        grid_range: Sequence[float] = (-1.0, 1.0),
+        base_activation: str = "silu",
+        noise_scale: float = 0.5,
+        grid_eps: float = 0.02,
+        contraction: str = "auto",
+        seed: int | torch.Generator | None = None,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        **basis_options: Any,
+    ) -> None:
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        check_positive_int(grid_size, "grid_size")
+        if isinstance(spline_order, bool) or not isinstance(spline_order, int) or spline_order < 0:
+            raise ValueError(f"spline_order={spline_order!r} must be an integer >= 0")
+        self.basis_name = check_basis_name(basis)
+        self.activation = get_activation(base_activation, "base_activation")
+        if not float(noise_scale) >= 0:
+            raise ValueError(f"noise_scale={noise_scale!r} must be >= 0")
+        if not 0.0 <= float(grid_eps) <= 1.0:
+            raise ValueError(f"grid_eps={grid_eps!r} must lie in [0, 1]")
+        if contraction not in CONTRACTIONS:
+            raise ValueError(f"contraction={contraction!r} is not one of {list(CONTRACTIONS)}")
+        self.spline_order = spline_order
+        self.grid_eps = float(grid_eps)
+        self.contraction = contraction
+        self.basis = make_basis(basis, in_features, grid_size, spline_order, grid_range,
+                                dtype=dtype, device=device, **basis_options)
+        self._init_grid_size = grid_size
+
+        dtype = dtype or torch.get_default_dtype()
+        gen = make_generator(seed)
+        n_in, n_out, n = self.in_features, self.out_features, self.basis.n_functions
+        bound = math.sqrt(6.0 / (n_in + n_out))
+        base = (torch.rand(n_in, n_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+        noise = torch.rand(n_in, n, n_out, generator=gen, dtype=torch.float64) - 0.5
+        coef = noise * (float(noise_scale) / grid_size)
+        scale = torch.full((n_in, n_out), 1.0 / math.sqrt(n_in), dtype=torch.float64)
+        self.base_weight = nn.Parameter(base.to(dtype=dtype, device=device))
+        self.spline_coef = nn.Parameter(coef.to(dtype=dtype, device=device))
+        self.spline_scale = nn.Parameter(scale.to(dtype=dtype, device=device))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def grid_size(self) -> int:
+        """Current number of grid intervals ``G`` (bspline) or the size given at construction."""
+        return self.basis.grid_size if self.basis.has_grid else self._init_grid_size
+
+    @property
+    def grid(self) -> Tensor:
+        """The knot buffer ``(in, G + 2k + 1)`` (B-spline basis only)."""
+        if not self.basis.has_grid:
+            raise AttributeError(f"basis {self.basis_name!r} has no grid")
+        return self.basis.grid
+
+    @property
+    def supports_grid_updates(self) -> bool:
+        return self.basis.has_grid
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"basis={self.basis_name!r}, n_functions={self.basis.n_functions}, "
+            f"base_activation={self.activation.name!r}"
+        )
+
+    def spline_weight(self) -> Tensor:
+        """``W = w_spline * c`` ``(in, n, out)``."""
+        return self.spline_coef * self.spline_scale.unsqueeze(1)
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"KANLayer expects input of shape (N, {self.in_features}) "
+                f"(in_features={self.in_features}), got {tuple(x.shape)}"
+            )
+
+    # ------------------------------------------------------------------ forward
+    def _table(self) -> Tensor:
+        """``[W; w_base; 0]`` ``(in, n + 2, out)``: spline rows ``0..n-1``, base row ``n``,
+        a zero row ``n + 1`` that masked-out local slots point to."""
+        return torch.cat(
+            [
+                self.spline_weight(),
+                self.base_weight.unsqueeze(1),
+                self.base_weight.new_zeros(self.in_features, 1, self.out_features),
+            ],
+            dim=1,
+        )
+
+    def _local_index(self, start: Tensor, mask: Tensor | None) -> Tensor:
+        """Table rows ``(N, in, k + 2)`` of the ``k + 1`` local splines and the base row."""
+        n = self.basis.n_functions
+        slots = start.unsqueeze(-1) + torch.arange(self.spline_order + 1, device=start.device)
+        slots = slots.clamp_(0, n - 1)
+        if mask is not None:
+            slots = torch.where(mask, slots, torch.full_like(slots, n + 1))
+        return torch.cat([slots, torch.full_like(slots[..., :1], n)], dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, in) -> (N, out)``; twice differentiable (nested autograd works)."""
+        self._check_input(x)
+        act = self.activation(x).unsqueeze(-1)  # (N, in, 1)
+        table = self._table()
+        if self.basis.local_size is None:
+            feats = torch.cat([self.basis(x), act], dim=-1)  # (N, in, n + 1)
+            return feats.reshape(x.shape[0], -1) @ table[:, :-1].reshape(-1, self.out_features)
+        start, values, mask = self.basis.local(x, 0)  # (N, in), (N, in, 1, k + 1)
+        w = torch.cat([values[:, :, 0], act], dim=-1).unsqueeze(1)  # (N, 1, in, k + 2)
+        return dense_contract(self._local_index(start, mask), w, table)[:, 0]
+
+    def contraction_mode(self) -> str:
+        """How :meth:`forward_jet` contracts: ``"matmul"`` (global basis), else the chosen
+        (or, for ``contraction="auto"``, estimated fastest) of ``"dense"``, ``"sparse"``,
+        ``"edge"`` (see :func:`choose_contraction`)."""
+        if self.basis.local_size is None:
+            return "matmul"
+        if self.contraction != "auto":
+            return self.contraction
+        return choose_contraction(self.in_features, self.out_features,
+                                  self.basis.n_functions, self.spline_order)
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Jet of the layer output from the jet of its input (``jet.width == in``)."""
+        x = jet.value
+        self._check_input(x)
+        n_pts = x.shape[0]
+        c = jet.n_coords
+        act = torch.stack(self.activation.with_derivatives(x), dim=-1)  # (N, in, 3)
+        mode = self.contraction_mode()
+        table = self._table()
+        if mode == "matmul":
+            values = torch.stack(self.basis.evaluate(x, 2), dim=2)  # (N, in, 3, n)
+        else:
+            start, values, mask = self.basis.local(x, 2)  # (N, in, 3, k + 1)
+            index = self._local_index(start, mask)  # (N, in, k + 2)
+        values = torch.cat([values, act.unsqueeze(-1)], dim=-1)  # (N, in, 3, S)
+        d1, d2, outer = jet.d1, jet.d2, jet.outer_d1()  # (N, C, in), (N, P, in), (N, P, in)
+        if mode == "edge":
+            y = edge_contract(index, values, table, d1, d2, outer)
+        else:
+            v0, v1, v2 = values.unbind(dim=2)  # (N, in, S) each
+            w = torch.cat(
+                [
+                    v0.unsqueeze(1),
+                    v1.unsqueeze(1) * d1.unsqueeze(-1),
+                    v1.unsqueeze(1) * d2.unsqueeze(-1) + v2.unsqueeze(1) * outer.unsqueeze(-1),
+                ],
+                dim=1,
+            )  # (N, ch, in, S): channel weights of every table row
+            if mode == "matmul":
+                flat = table[:, :-1].reshape(-1, self.out_features)
+                y = (w.reshape(n_pts * w.shape[1], -1) @ flat).reshape(n_pts, -1, flat.shape[1])
+            elif mode == "dense":
+                y = dense_contract(index, w, table)
+            else:
+                y = sparse_contract(index, w, table)
+        return Jet(y[:, 0], y[:, 1 : 1 + c], y[:, 1 + c :], jet.pairs)
+
+    # ------------------------------------------------------------------ grids
+    def _require_grid(self, what: str) -> None:
+        if not self.basis.has_grid:
+            raise ValueError(
+                f"{what} needs a grid-based basis: basis={self.basis_name!r} has none "
+                "(allowed: basis='bspline')"
+            )
+
+    @torch.no_grad()
+    def extend_grid(self, new_grid_size: int, x: Tensor | None = None) -> None:
+        """Refine the grid to ``new_grid_size`` intervals, refitting the coefficients.
+
+        The knot density is kept (:meth:`BSplineBasis.refined_grid`). Fit points: a dense set
+        across the grid range plus those samples of ``x`` ``(N, in)`` that lie inside it.
+        """
+        self._require_grid("extend_grid")
+        if isinstance(new_grid_size, bool) or not isinstance(new_grid_size, int) \
+                or new_grid_size < 1:
+            raise ValueError(f"new_grid_size={new_grid_size!r} must be an integer >= 1")
+        if x is not None:
+            self._check_input(x)
+        grid, uniform = self.basis.refined_grid(new_grid_size)
+        lo, hi = grid[:, self.spline_order], grid[:, self.spline_order + new_grid_size]
+        points = self._dense_points(lo, hi, new_grid_size)
+        if x is not None:
+            xs = x.detach().to(points)
+            inside = ((xs >= lo) & (xs <= hi)).all(dim=1)
+            points = torch.cat([points, xs[inside]], dim=0)
+        self._refit(grid, uniform, points)
+
+    @torch.no_grad()
+    def update_grid(self, x: Tensor, grid_eps: float | None = None) -> None:
+        """Move the knots to follow the samples ``x`` ``(N, in)``, refitting the coefficients.
+
+        Knots: ``grid_eps * uniform + (1 - grid_eps) * quantiles`` of each feature's samples
+        (:meth:`BSplineBasis.adapted_grid`); fit points: the samples plus a dense set across
+        the new range.
+        """
+        self._require_grid("update_grid")
+        self._check_input(x)
+        eps = self.grid_eps if grid_eps is None else grid_eps
+        grid, uniform = self.basis.adapted_grid(x, eps)
+        g, k = self.basis.grid_size, self.spline_order
+        points = self._dense_points(grid[:, k], grid[:, k + g], g)
+        points = torch.cat([points, x.detach().to(points)], dim=0)
+        self._refit(grid, uniform, points)
+
+    def _dense_points(self, lo: Tensor, hi: Tensor, grid_size: int) -> Tensor:
+        """``8 (G + k) + 1`` equally spaced points per feature over ``[lo, hi]``: ``(P, in)``."""
+        n_pts = max(8 * (grid_size + self.spline_order), 64) + 1
+        steps = torch.linspace(0.0, 1.0, n_pts, dtype=torch.float64, device=lo.device)
+        lo, hi = lo.double(), hi.double()
+        return lo[None, :] + (hi - lo)[None, :] * steps[:, None]
+
+    def _refit(self, grid: Tensor, uniform: bool, points: Tensor) -> None:
+        """Install ``grid``; least-squares refit of ``spline_coef`` on ``points`` ``(P, in)``."""
+        basis64 = copy.deepcopy(self.basis).double()
+        points = points.to(device=basis64.grid.device, dtype=torch.float64)
+        coef = self.spline_coef.detach().double()  # (in, n, out)
+        old = basis64(points)  # (P, in, n)
+        target = torch.einsum("pin,ino->ipo", old, coef)  # (in, P, out)
+        basis64.set_grid(grid.double(), uniform)
+        design = basis64(points).permute(1, 0, 2)  # (in, P, n')
+        solution = torch.linalg.lstsq(design, target).solution  # (in, n', out)
+        self.basis.set_grid(grid, uniform)
+        self.spline_coef = nn.Parameter(
+            solution.to(dtype=self.spline_coef.dtype, device=self.spline_coef.device)
+        )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # a saved model may have another grid size (after extend_grid): adopt its shapes
+        key = prefix + "spline_coef"
+        if key in state_dict and state_dict[key].shape != self.spline_coef.shape:
+            self.spline_coef = nn.Parameter(
+                torch.empty(state_dict[key].shape, dtype=self.spline_coef.dtype,
+                            device=self.spline_coef.device)
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
