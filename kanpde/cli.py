@@ -78,8 +78,11 @@ def construct(node: dict[str, Any], key: str, **extra: Any) -> Any:
     """
     node = dict(node)
     target = node.pop("_target_", None)
-    if not target:
-        raise ConfigError(f"{key}: no _target_ given")
+    if not target or target == "???":
+        raise ConfigError(
+            f"{key}._target_: not set; give the class to build, e.g. "
+            f"{key}._target_=my_module.MyClass"
+        )
     fn = _locate(target, key)
     try:
         params = inspect.signature(fn).parameters

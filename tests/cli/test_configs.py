@@ -20,8 +20,12 @@ group_options = _conf.group_options
 
 
 @pytest.mark.parametrize("problem", group_options("problem"))
-def test_every_problem_builds(compose_cfg, problem):
-    cfg = compose_cfg([f"problem={problem}", "train=smoke"])
+def test_every_problem_builds(compose_cfg, problem, monkeypatch):
+    overrides = [f"problem={problem}", "train=smoke"]
+    if problem == "custom":  # the README example of a problem of one's own
+        monkeypatch.syspath_prepend(str(pathlib.Path(__file__).parents[2] / "examples"))
+        overrides += ["problem._target_=custom_problem.Poisson1D", "model.widths=[1,5,1]"]
+    cfg = compose_cfg(overrides)
     prob, model, sampler, train, device, dtype = build(cfg)
     assert prob.dim_in == cfg["model"]["widths"][0]
     assert train.total_steps > 0
