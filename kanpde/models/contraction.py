@@ -121,6 +121,13 @@ def edge_contract(
     n_pts, n_in, n_slots = index.shape
     _, n_rows, n_out = table.shape
     cols = _flat_columns(index, n_rows)  # (N, in S)
+    if n_out == 1:  # elementwise products beat batched matmuls of 1-column matrices
+        rows = table.reshape(n_in * n_rows)[cols].reshape(n_pts, n_in, 1, n_slots)
+        phi = (values * rows).sum(dim=-1)  # (N, in, 3)
+        y0 = phi[:, :, 0].sum(dim=1, keepdim=True)  # (N, 1)
+        y1 = (d1 * phi[:, None, :, 1]).sum(dim=-1)  # (N, C)
+        y2 = torch.addcmul(d2 * phi[:, None, :, 1], outer, phi[:, None, :, 2]).sum(dim=-1)
+        return torch.cat([y0, y1, y2], dim=1).unsqueeze(-1)
     rows = table.reshape(n_in * n_rows, n_out)[cols].reshape(n_pts, n_in, n_slots, n_out)
     phi = values @ rows  # (N, in, 3, out)
     y0 = phi[:, :, 0].sum(dim=1, keepdim=True)  # (N, 1, out)
@@ -147,4 +154,4 @@ def choose_contraction(in_features: int, out_features: int, n_functions: int,
 #: layers with at most this many outputs use the edge contraction under ``"auto"``
 EDGE_MAX_OUT = 2
 #: wider layers use the sparse contraction from this many basis functions per input
-SPARSE_MIN_FUNCTIONS = 24
+SPARSE_MIN_FUNCTIONS = 20

@@ -113,8 +113,9 @@ class Jet:
 
     def map_pointwise(self, f: Tensor, df: Tensor, ddf: Tensor) -> Jet:
         """Jet of a pointwise function given ``f(v), f'(v), f''(v)``, each ``(N, d)``."""
-        d1 = df.unsqueeze(1) * self.d1
-        d2 = df.unsqueeze(1) * self.d2 + ddf.unsqueeze(1) * self.outer_d1()
+        df = df.unsqueeze(1)
+        d1 = df * self.d1
+        d2 = torch.addcmul(df * self.d2, ddf.unsqueeze(1), self.outer_d1())
         return Jet(f, d1, d2, self.pairs)
 
     def apply(self, fn: Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]) -> Jet:
@@ -123,9 +124,12 @@ class Jet:
 
     def outer_d1(self) -> Tensor:
         """``d1[:, a] * d1[:, b]`` for each pair ``(a, b)``: ``(N, P, d)``."""
-        a = [p[0] for p in self.pairs]
-        b = [p[1] for p in self.pairs]
-        return self.d1[:, a, :] * self.d1[:, b, :]
+        n_coords = self.d1.shape[1]
+        if self.pairs == diagonal_pairs(n_coords):  # the Laplacian case: no gather needed
+            return self.d1 * self.d1
+        a = torch.tensor([p[0] for p in self.pairs], device=self.d1.device)
+        b = torch.tensor([p[1] for p in self.pairs], device=self.d1.device)
+        return self.d1.index_select(1, a) * self.d1.index_select(1, b)
 
     def scale(self, s: Tensor | float) -> Jet:
         """Jet of ``s * value`` for a constant ``s`` (broadcast over the last axis)."""

@@ -33,13 +33,20 @@ channel is a weighted sum of basis values with the same coefficients:
     y'_c      = sum_{i,m} B'_m(x_i) x'_{c,i} W[i,m,:]
     y''_ab    = sum_{i,m} (B'_m(x_i) x''_{ab,i} + B''_m(x_i) x'_{a,i} x'_{b,i}) W[i,m,:]
 
-so all ``1 + C + P`` channels are stacked and contracted together, with no loop over edges.
-For the B-spline basis only ``k + 1`` functions per input are non-zero; the contraction then
-either scatters the ``k + 1`` local weights into the dense ``n`` slots and runs one matmul
-(``"dense"``, cost ~ ``n``) or sums the ``k + 1`` addressed coefficient rows per input with
-``embedding_bag`` (``"local"``, cost ~ ``k + 1``, independent of ``G``). ``contraction="auto"``
-uses ``"local"`` when ``n >= local_threshold`` (measured crossover, see
-:data:`LOCAL_THRESHOLD`).
+so all ``1 + C + P`` channels are stacked and contracted together, with no loop over edges
+(the base activation is one more "basis function" with row ``w_base``). For the B-spline
+basis only ``k + 1`` functions per input are non-zero (found by index arithmetic on a uniform
+grid, ``searchsorted`` on an adapted one), and :mod:`kanpde.models.contraction` offers three
+contractions of those ``k + 2`` local weights with the coefficient table:
+
+    "dense":  scatter into the ``n + 2`` dense slots, one matmul; cost ~ n (~ G)
+    "sparse": sparse product (embedding_bag forward, sampled products backward); ~ k + 2
+    "edge":   per-edge derivatives phi, phi', phi'' from gathered rows, then the channels;
+              ~ (k + 2) out, the cheapest for a narrow output layer
+
+``contraction="auto"`` picks per layer (:func:`~kanpde.models.contraction.choose_contraction`,
+thresholds measured with ``python -m kanpde.bench contraction``). The plain forward always
+uses "dense" (twice differentiable, for nested autograd).
 """
 
 from __future__ import annotations
@@ -63,11 +70,6 @@ from kanpde.models.contraction import (
 )
 from kanpde.models.jet import Jet
 
-#: ``contraction="auto"`` uses the local (embedding-bag) contraction of jets when the number of
-#: basis functions per feature ``n = G + k`` is at least this (crossover measured on CPU with
-#: ``python -m kanpde.bench jets``; below it one dense matmul is faster).
-LOCAL_THRESHOLD = 12
-
 CONTRACTIONS = ("auto", "dense", "sparse", "edge")
 
 
@@ -84,7 +86,7 @@ class KANLayer(nn.Module):
         noise_scale: scale of the initial spline-coefficient noise (>= 0).
         grid_eps: default blend of :meth:`update_grid` (1: uniform, 0: sample quantiles).
         contraction: how :meth:`forward_jet` contracts B-spline weights (``"auto"``,
-            ``"dense"``, ``"local"``).
+            ``"dense"``, ``"sparse"``, ``"edge"``; see the module docstring).
         seed: int, ``torch.Generator`` or None (non-deterministic) for the initialisation.
         dtype, device: of parameters and buffers.
         **basis_options: passed to the basis (``degree`` for chebyshev; ``n_centers``,
