@@ -33,16 +33,17 @@ channel is a weighted sum of basis values with the same coefficients:
     y'_c      = sum_{i,m} B'_m(x_i) x'_{c,i} W[i,m,:]
     y''_ab    = sum_{i,m} (B'_m(x_i) x''_{ab,i} + B''_m(x_i) x'_{a,i} x'_{b,i}) W[i,m,:]
 
-so all ``1 + C + P`` channels are stacked and contracted together, with no loop over edges
-(the base activation is one more "basis function" with row ``w_base``). For the B-spline
+so the ``1 + C + P`` channels are contracted in a few batched products, with no loop over
+edges (the base branch goes through one small matmul with ``w_base``). For the B-spline
 basis only ``k + 1`` functions per input are non-zero (found by index arithmetic on a uniform
 grid, ``searchsorted`` on an adapted one), and :mod:`kanpde.models.contraction` offers three
-contractions of those ``k + 2`` local weights with the coefficient table:
+contractions of those ``k + 1`` local weights with the coefficient table:
 
-    "dense":  scatter into the ``n + 2`` dense slots, one matmul; cost ~ n (~ G)
-    "sparse": sparse product (embedding_bag forward, sampled products backward); ~ k + 2
+    "dense":  scatter into the ``n + 1`` dense slots, one matmul per channel group
+              (value, first, second derivatives); cost ~ n (~ G)
+    "sparse": sparse product (embedding_bag forward, sampled products backward); ~ k + 1
     "edge":   per-edge derivatives phi, phi', phi'' from gathered rows, then the channels;
-              ~ (k + 2) out, the cheapest for a narrow output layer
+              ~ (k + 1) out, the cheapest for a narrow output layer
 
 ``contraction="auto"`` picks per layer (:func:`~kanpde.models.contraction.choose_contraction`,
 thresholds measured with ``python -m kanpde.bench contraction``). The plain forward always
@@ -181,37 +182,30 @@ class KANLayer(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def _table(self) -> Tensor:
-        """``[W; w_base; 0]`` ``(in, n + 2, out)``: spline rows ``0..n-1``, base row ``n``,
-        a zero row ``n + 1`` that masked-out local slots point to."""
-        return torch.cat(
-            [
-                self.spline_weight(),
-                self.base_weight.unsqueeze(1),
-                self.base_weight.new_zeros(self.in_features, 1, self.out_features),
-            ],
-            dim=1,
-        )
+        """``[W; 0]`` ``(in, n + 1, out)``: the spline rows ``W = w_spline * c`` and a zero row
+        ``n`` that masked-out local slots point to."""
+        zero = self.spline_coef.new_zeros(self.in_features, 1, self.out_features)
+        return torch.cat([self.spline_weight(), zero], dim=1)
 
     def _local_index(self, start: Tensor, mask: Tensor | None) -> Tensor:
-        """Table rows ``(N, in, k + 2)`` of the ``k + 1`` local splines and the base row."""
+        """Table rows ``(N, in, k + 1)`` of the local splines (``n`` where masked out)."""
         n = self.basis.n_functions
         slots = start.unsqueeze(-1) + torch.arange(self.spline_order + 1, device=start.device)
         slots = slots.clamp_(0, n - 1)
         if mask is not None:
-            slots = torch.where(mask, slots, torch.full_like(slots, n + 1))
-        return torch.cat([slots, torch.full_like(slots[..., :1], n)], dim=-1)
+            slots = torch.where(mask, slots, torch.full_like(slots, n))
+        return slots
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, in) -> (N, out)``; twice differentiable (nested autograd works)."""
         self._check_input(x)
-        act = self.activation(x).unsqueeze(-1)  # (N, in, 1)
-        table = self._table()
+        base = self.activation(x) @ self.base_weight  # (N, out)
         if self.basis.local_size is None:
-            feats = torch.cat([self.basis(x), act], dim=-1)  # (N, in, n + 1)
-            return feats.reshape(x.shape[0], -1) @ table[:, :-1].reshape(-1, self.out_features)
+            feats = self.basis(x).reshape(x.shape[0], -1)  # (N, in n)
+            return feats @ self.spline_weight().reshape(-1, self.out_features) + base
         start, values, mask = self.basis.local(x, 0)  # (N, in), (N, in, 1, k + 1)
-        w = torch.cat([values[:, :, 0], act], dim=-1).unsqueeze(1)  # (N, 1, in, k + 2)
-        return dense_contract(self._local_index(start, mask), w, table)[:, 0]
+        w = values[:, :, 0].unsqueeze(1)  # (N, 1, in, k + 1)
+        return dense_contract(self._local_index(start, mask), w, self._table())[:, 0] + base
 
     def contraction_mode(self) -> str:
         """How :meth:`forward_jet` contracts: ``"matmul"`` (global basis), else the chosen
@@ -224,41 +218,53 @@ class KANLayer(nn.Module):
         return choose_contraction(self.in_features, self.out_features,
                                   self.basis.n_functions, self.spline_order)
 
+    @staticmethod
+    def _channels(v0: Tensor, v1: Tensor, v2: Tensor, jet: Jet, outer: Tensor) -> list[Tensor]:
+        """Chain-rule weights of the value, first and second-derivative channels.
+
+        ``v0, v1, v2``: ``f, f', f''`` of the inputs, ``(N, in, ...)`` (any trailing slots);
+        returns ``[(N, 1, in, ...), (N, C, in, ...), (N, P, in, ...)]``.
+        """
+        extra = v0.dim() - 2
+        d1 = jet.d1.reshape(*jet.d1.shape, *([1] * extra))
+        d2 = jet.d2.reshape(*jet.d2.shape, *([1] * extra))
+        out = outer.reshape(*outer.shape, *([1] * extra))
+        v1 = v1.unsqueeze(1)
+        return [v0.unsqueeze(1), v1 * d1, torch.addcmul(v1 * d2, v2.unsqueeze(1), out)]
+
     def forward_jet(self, jet: Jet) -> Jet:
         """Jet of the layer output from the jet of its input (``jet.width == in``)."""
         x = jet.value
         self._check_input(x)
-        n_pts = x.shape[0]
-        c = jet.n_coords
-        act = torch.stack(self.activation.with_derivatives(x), dim=-1)  # (N, in, 3)
+        n_pts, n_out = x.shape[0], self.out_features
+        outer = jet.outer_d1()  # (N, P, in)
+        # base branch w_base * b(x): channels (N, ch, in) through one small matmul
+        base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
+        y = base @ self.base_weight  # (N, ch, out)
         mode = self.contraction_mode()
+        if mode == "matmul":  # global basis: dense values (N, in, 3, n)
+            values = torch.stack(self.basis.evaluate(x, 2), dim=2)
+            weight = self.spline_weight().reshape(-1, n_out)  # (in n, out)
+            groups = self._channels(*values.unbind(dim=2), jet, outer)
+            spline = [(g.reshape(-1, weight.shape[0]) @ weight).reshape(n_pts, -1, n_out)
+                      for g in groups]
+            return self._assemble(torch.cat(spline, dim=1) + y, jet)
+        start, values, mask = self.basis.local(x, 2)  # (N, in, 3, k + 1)
+        index = self._local_index(start, mask)  # (N, in, k + 1)
         table = self._table()
-        if mode == "matmul":
-            values = torch.stack(self.basis.evaluate(x, 2), dim=2)  # (N, in, 3, n)
-        else:
-            start, values, mask = self.basis.local(x, 2)  # (N, in, 3, k + 1)
-            index = self._local_index(start, mask)  # (N, in, k + 2)
-        values = torch.cat([values, act.unsqueeze(-1)], dim=-1)  # (N, in, 3, S)
-        d1, d2, outer = jet.d1, jet.d2, jet.outer_d1()  # (N, C, in), (N, P, in), (N, P, in)
         if mode == "edge":
-            y = edge_contract(index, values, table, d1, d2, outer)
+            spline = edge_contract(index, values, table, jet.d1, jet.d2, outer)
         else:
-            v0, v1, v2 = values.unbind(dim=2)  # (N, in, S) each
-            w = torch.cat(
-                [
-                    v0.unsqueeze(1),
-                    v1.unsqueeze(1) * d1.unsqueeze(-1),
-                    v1.unsqueeze(1) * d2.unsqueeze(-1) + v2.unsqueeze(1) * outer.unsqueeze(-1),
-                ],
-                dim=1,
-            )  # (N, ch, in, S): channel weights of every table row
-            if mode == "matmul":
-                flat = table[:, :-1].reshape(-1, self.out_features)
-                y = (w.reshape(n_pts * w.shape[1], -1) @ flat).reshape(n_pts, -1, flat.shape[1])
-            elif mode == "dense":
-                y = dense_contract(index, w, table)
+            groups = self._channels(*values.unbind(dim=2), jet, outer)  # (N, ., in, k + 1)
+            if mode == "dense":  # per group: smaller scatter targets than one concatenation
+                spline = torch.cat([dense_contract(index, g, table) for g in groups], dim=1)
             else:
-                y = sparse_contract(index, w, table)
+                spline = sparse_contract(index, torch.cat(groups, dim=1), table)
+        return self._assemble(spline + y, jet)
+
+    @staticmethod
+    def _assemble(y: Tensor, jet: Jet) -> Jet:
+        c = jet.n_coords
         return Jet(y[:, 0], y[:, 1 : 1 + c], y[:, 1 + c :], jet.pairs)
 
     # ------------------------------------------------------------------ grids
