@@ -60,7 +60,7 @@ class _SparseContraction(torch.autograd.Function):
             rows, table, per_sample_weights=w.reshape(n_pts * n_ch, n_len), mode="sum"
         )
         ctx.save_for_backward(w, table, cols)
-        return y.reshape(n_pts, n_ch, -1)
+        return y.reshape(n_pts, n_ch, table.shape[1])
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):
@@ -69,6 +69,8 @@ class _SparseContraction(torch.autograd.Function):
         n_table, n_out = table.shape
         g = grad_y.reshape(n_pts * n_ch, n_out).contiguous()
         grad_w = grad_table = None
+        if n_pts == 0:
+            return torch.zeros_like(w), torch.zeros_like(table), None
         if ctx.needs_input_grad[0]:
             rows = cols.unsqueeze(1).expand(n_pts, n_ch, n_len).reshape(-1)
             crow = torch.arange(n_pts * n_ch + 1, device=cols.device) * n_len

@@ -172,3 +172,14 @@ def test_scaled_model_exposes_forward_jet_only_when_net_has_it() -> None:
     assert not hasattr(plain, "forward_jet")
     assert not hasattr(plain, "extend_grid")
     assert not plain.supports_grid_updates
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "edge"])
+def test_empty_and_single_point_batches(mode: str) -> None:
+    model = KAN([2, 4, 3], grid_size=25, contraction=mode, seed=0, dtype=F64)
+    for n in (0, 1):
+        x = _x(n, 2).requires_grad_(True)
+        jet = model.forward_jet(Jet.seed(x))
+        assert jet.value.shape == (n, 3) and jet.d2.shape == (n, 2, 3)
+        (jet.d2.sum() + model(x).sum()).backward()
+        assert x.grad.shape == (n, 2)
