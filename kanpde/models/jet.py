@@ -127,8 +127,8 @@ class Jet:
         n_coords = self.d1.shape[1]
         if self.pairs == diagonal_pairs(n_coords):  # the Laplacian case: no gather needed
             return self.d1 * self.d1
-        a = torch.tensor([p[0] for p in self.pairs], device=self.d1.device)
-        b = torch.tensor([p[1] for p in self.pairs], device=self.d1.device)
+        a = torch.tensor([p[0] for p in self.pairs], dtype=torch.long, device=self.d1.device)
+        b = torch.tensor([p[1] for p in self.pairs], dtype=torch.long, device=self.d1.device)
         return self.d1.index_select(1, a) * self.d1.index_select(1, b)
 
     def scale(self, s: Tensor | float) -> Jet:

@@ -269,6 +269,9 @@ class Trainer:
                 record["loss"], record["terms"] = float(loss.detach()), terms
             if torch.isfinite(loss):
                 loss.backward()
+                for p in self.model.parameters():  # L-BFGS flattens grads with .view(-1)
+                    if p.grad is not None and not p.grad.is_contiguous():
+                        p.grad = p.grad.contiguous()
             return loss
 
         if kind == "lbfgs":

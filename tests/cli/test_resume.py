@@ -18,15 +18,16 @@ from kanpde.train import load_checkpoint
 # a checkpoint must carry.
 OVERRIDES = [
     "train=smoke",
+    "problem=heat",
     "figures=false",
-    "train.n_interior=512",
+    "train.n_interior=256",
     "train.phases=[{optimizer:adam,steps:60},{optimizer:lbfgs,steps:8,max_iter:5}]",
     "train.grid.extend_at=[30]",
     "train.grid.sizes=[8]",
     "train.resample.policy=every",
     "train.resample.every=25",
     "train.checkpoint_every=5",
-    "train.eval_every=10",
+    "train.eval_every=20",
 ]
 TOTAL = 68
 
@@ -68,7 +69,7 @@ def reference(tmp_path_factory):
     return read_run(run_dir / "run.h5")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
     ckpt = tmp_path / "checkpoint.pt"
     proc = _launch(tmp_path)

@@ -17,10 +17,11 @@ PROBLEMS = {
     "poisson_sinsin": ["problem=poisson", "problem.variant=sinsin"],
     "allen_cahn": ["problem=allen_cahn", "problem.reference_modes=64",
                    "problem.reference_dt=1e-3"],
-    "allen_cahn_dirichlet": ["problem=allen_cahn", "problem.variant=dirichlet"],
+    "allen_cahn_dirichlet": ["problem=allen_cahn", "problem.variant=dirichlet",
+                             "problem.reference_intervals=512"],
     "darcy": ["problem=darcy"],
     "darcy_random_field": ["problem=darcy", "problem.variant=random_field",
-                           "problem.reference_cells=32"],
+                           "problem.reference_cells=128"],
     "heat": ["problem=heat"],
     "heat_2d": ["problem=heat", "problem.variant=diffusion2d"],
 }
@@ -50,7 +51,7 @@ def run(compose_cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
 
     def _run(overrides, name="run"):
-        cfg = compose_cfg(["train=smoke", "figures=false", *overrides])
+        cfg = compose_cfg(["train=smoke", "figures=false", "train.eval_every=4", *overrides])
         run_dir = tmp_path / name
         status = solve(cfg, run_dir, "# test\n")
         return status, read_run(run_dir / "run.h5"), run_dir
