@@ -15,6 +15,7 @@ from typing import Any
 OPTIMIZERS = ("adam", "lbfgs")
 SCHEDULES = ("constant", "cosine", "exponential")
 RESAMPLE_POLICIES = ("fixed", "every", "rad")
+WEIGHTING_SCHEMES = ("fixed", "grad_norm")
 
 
 class ConfigError(ValueError):
@@ -133,6 +134,60 @@ class Resample:
 
 
 @dataclass
+class WeightingConfig:
+    """Term weights: "fixed" (the problem's) or "grad_norm" (learning-rate annealing by
+    gradient norms, updated every ``every`` steps with moving-average factor ``alpha``)."""
+
+    scheme: str = "fixed"
+    every: int = 100
+    alpha: float = 0.9
+
+    def validate(self, key: str) -> None:
+        _choice(self.scheme, f"{key}.scheme", WEIGHTING_SCHEMES)
+        _positive(self.every, f"{key}.every", integer=True)
+        if not 0 <= self.alpha < 1:
+            raise ConfigError(f"{key}.alpha: must lie in [0, 1), got {self.alpha!r}")
+
+
+@dataclass
+class RBAConfig:
+    """Residual-based attention: per-point weights a <- gamma a + eta |r| / max |r|."""
+
+    enabled: bool = False
+    eta: float = 0.01
+    gamma: float = 0.999
+
+    def validate(self, key: str) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ConfigError(f"{key}.enabled: expected true or false, got {self.enabled!r}")
+        _positive(self.eta, f"{key}.eta")
+        if not 0 < self.gamma < 1:
+            raise ConfigError(f"{key}.gamma: must lie in (0, 1), got {self.gamma!r}")
+
+
+@dataclass
+class CausalConfig:
+    """Causal training: ``n_slabs`` time slabs weighted by exp(-eps * earlier slab losses);
+    eps walks through ``eps_schedule`` once every slab weight exceeds ``threshold``."""
+
+    enabled: bool = False
+    n_slabs: int = 32
+    eps_schedule: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0, 100.0])
+    threshold: float = 0.99
+
+    def validate(self, key: str) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ConfigError(f"{key}.enabled: expected true or false, got {self.enabled!r}")
+        _positive(self.n_slabs, f"{key}.n_slabs", integer=True)
+        if not self.eps_schedule:
+            raise ConfigError(f"{key}.eps_schedule: give at least one value")
+        for i, e in enumerate(self.eps_schedule):
+            _positive(e, f"{key}.eps_schedule[{i}]", allow_zero=True)
+        if not 0 < self.threshold <= 1:
+            raise ConfigError(f"{key}.threshold: must lie in (0, 1], got {self.threshold!r}")
+
+
+@dataclass
 class TrainConfig:
     """Everything the trainer needs besides the problem, the model and the sampler."""
 
@@ -143,6 +198,9 @@ class TrainConfig:
     loss_weights: dict[str, float] = field(default_factory=dict)
     grid: GridSchedule = field(default_factory=GridSchedule)
     resample: Resample = field(default_factory=Resample)
+    weighting: WeightingConfig = field(default_factory=WeightingConfig)
+    rba: RBAConfig = field(default_factory=RBAConfig)
+    causal: CausalConfig = field(default_factory=CausalConfig)
     eval_every: int = 100
     eval_batch: int = 16384
     checkpoint_every: int = 500
@@ -168,6 +226,9 @@ class TrainConfig:
             _positive(w, f"{key}.loss_weights.{name}", allow_zero=True)
         self.grid.validate(f"{key}.grid")
         self.resample.validate(f"{key}.resample")
+        self.weighting.validate(f"{key}.weighting")
+        self.rba.validate(f"{key}.rba")
+        self.causal.validate(f"{key}.causal")
         _positive(self.eval_every, f"{key}.eval_every", integer=True)
         _positive(self.eval_batch, f"{key}.eval_batch", integer=True)
         _positive(self.checkpoint_every, f"{key}.checkpoint_every", integer=True)
@@ -189,6 +250,8 @@ class TrainConfig:
         grid_raw = data.pop("grid", None)
         resample_raw = data.pop("resample", None)
         weights = data.pop("loss_weights", None) or {}
+        subs = {name: data.pop(name, None) for name in ("weighting", "rba", "causal")}
+        subs["resample"] = resample_raw
         kwargs: dict[str, Any] = dict(data)
         if phases_raw is not None:
             if not isinstance(phases_raw, list | tuple):
@@ -206,9 +269,17 @@ class TrainConfig:
             grid_raw["extend_at"] = list(grid_raw.get("extend_at") or [])
             grid_raw["sizes"] = list(grid_raw.get("sizes") or [])
             kwargs["grid"] = GridSchedule(**grid_raw)
-        if resample_raw is not None:
-            _check_keys(Resample, resample_raw, f"{key}.resample")
-            kwargs["resample"] = Resample(**resample_raw)
+        for name, sub in (("resample", Resample), ("weighting", WeightingConfig),
+                          ("rba", RBAConfig), ("causal", CausalConfig)):
+            raw = subs[name]
+            if raw is not None:
+                if not isinstance(raw, dict):
+                    raise ConfigError(f"{key}.{name}: expected a mapping, got {raw!r}")
+                _check_keys(sub, raw, f"{key}.{name}")
+                raw = dict(raw)
+                if "eps_schedule" in raw:
+                    raw["eps_schedule"] = list(raw["eps_schedule"])
+                kwargs[name] = sub(**raw)
         kwargs["loss_weights"] = dict(weights)
         cfg = cls(**kwargs)
         cfg.validate(key)

@@ -29,6 +29,7 @@ from kanpde.train.collocation import Collocation
 from kanpde.train.config import ConfigError, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.optim import make_optimizer, scheduled_lr, set_lr
+from kanpde.train.weighting import LossBalancer
 
 log = logging.getLogger("kanpde.train")
 
@@ -121,23 +122,41 @@ class Trainer:
         self.seed = int(seed)
         self.engine = engine
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._last_pointwise: dict[str, torch.Tensor] = {}
         unknown = set(config.loss_weights) - set(problem.terms)
         if unknown:
             raise ValueError(
                 f"train.loss_weights: unknown term(s) {sorted(unknown)}; "
                 f"this problem's terms are {list(problem.terms)}"
             )
-        self.weights = {t: float(problem.loss_weights.get(t, 1.0)) for t in problem.terms}
-        self.weights.update({k: float(v) for k, v in config.loss_weights.items()})
+        weights = {t: float(problem.loss_weights.get(t, 1.0)) for t in problem.terms}
+        weights.update({k: float(v) for k, v in config.loss_weights.items()})
+        domain = problem.domain
+        t_name = getattr(domain, "time_name", None)
+        t_axis = list(problem.names).index(t_name) if t_name else None
+        t_range = None if t_axis is None else (float(domain.lo[t_axis]), float(domain.hi[t_axis]))
+        self.balancer = LossBalancer(
+            weights, config.weighting, config.rba, config.causal, t_axis, t_range
+        )
         if (config.grid.extend_at or config.grid.update_every) and not _has_grid(self.model):
             log.info("model has no KAN grid: the grid schedule is ignored")
 
     # ----------------------------------------------------------------- loss
-    def loss(self, points: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        """Weighted total loss and the unweighted value of each term."""
-        terms = self.problem.losses(self.model, points, engine=self.engine)
-        total = sum(self.weights[t] * v for t, v in terms.items())
-        return total, {t: float(v.detach()) for t, v in terms.items()}
+    @property
+    def weights(self) -> dict[str, float]:
+        """The current term weights (fixed, or adapted by ``train.weighting``)."""
+        return self.balancer.weights()
+
+    def loss(
+        self, points: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Weighted total loss, each term's loss (RBA/causal weighted where enabled) and the
+        pointwise residuals ``{term: (M, k)}``."""
+        pointwise = self.problem.pointwise(self.model, points, engine=self.engine)
+        terms = self.balancer.term_losses(pointwise, points["residual"])
+        w = self.weights
+        total = sum(w[t] * v for t, v in terms.items())
+        return total, terms, pointwise
 
     # ------------------------------------------------------------ the loop
     def fit(self) -> TrainResult:
@@ -164,6 +183,7 @@ class Trainer:
             ck = load_checkpoint(ckpt_path)
             self._restore_model(ck["model"], ck["grid_size"])
             colloc.load_state(ck["points"])
+            self.balancer.load_state_dict(ck["balancer"], self.device)
             st.update(ck["state"])
             optimizer_state = ck["optimizer"]
             log.info("resumed from %s at step %d", ckpt_path, st["step"])
@@ -190,6 +210,11 @@ class Trainer:
                     changed = self._grid_events(step, colloc)
                     if colloc.due(step):
                         colloc.refresh(step, self.model, self.engine)
+                        self.balancer.reset_points()
+                    if self.balancer.needs_gradients(step):
+                        _, terms_graph, _ = self.loss(colloc.points)
+                        self.balancer.update_grad_norm(terms_graph, list(self.model.parameters()))
+                        del terms_graph
                     if changed:
                         opt = self._new_optimizer(phase, st)
                         good = self._snapshot(opt)
@@ -218,6 +243,7 @@ class Trainer:
                             loss, step, cfg.rollback_lr_factor, st["rollbacks"], cfg.max_rollbacks,
                         )
                         continue
+                    self.balancer.after_step(self._last_pointwise, colloc.points["residual"])
                     good = self._snapshot(opt)
                     if st["ref_loss"] is None:
                         st["ref_loss"] = loss
@@ -264,9 +290,11 @@ class Trainer:
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            loss, terms = self.loss(points)
+            loss, terms, pointwise = self.loss(points)
             if "loss" not in record:
-                record["loss"], record["terms"] = float(loss.detach()), terms
+                record["loss"] = float(loss.detach())
+                record["terms"] = {t: float(v.detach()) for t, v in terms.items()}
+                self._last_pointwise = {t: r.detach() for t, r in pointwise.items()}
             if torch.isfinite(loss):
                 loss.backward()
                 for p in self.model.parameters():  # L-BFGS flattens grads with .view(-1)
@@ -293,11 +321,13 @@ class Trainer:
         return {
             "model": copy.deepcopy(self.model.state_dict()),
             "opt": copy.deepcopy(opt.state_dict()),
+            "balancer": copy.deepcopy(self.balancer.state_dict()),
         }
 
     def _restore(self, snap, opt) -> None:
         self.model.load_state_dict(snap["model"])
         opt.load_state_dict(copy.deepcopy(snap["opt"]))
+        self.balancer.load_state_dict(copy.deepcopy(snap["balancer"]), self.device)
 
     def _grid_events(self, step: int, colloc: Collocation) -> bool:
         g = self.cfg.grid
@@ -337,7 +367,7 @@ class Trainer:
         }
         for t in self.problem.terms:
             row[f"loss_{t}"] = st["last_terms"].get(t, float("nan"))
-            row[f"weight_{t}"] = self.weights[t]
+        row.update(self.balancer.log_row())
         row.update(metrics)
         hist = st["history"]
         n = len(hist.get("step", []))
@@ -357,6 +387,7 @@ class Trainer:
                 "grid_size": grid_size_of(self.model),
                 "optimizer": opt.state_dict(),
                 "points": colloc.state(),
+                "balancer": self.balancer.state_dict(),
                 "state": copy.deepcopy(st),
             },
         )
