@@ -183,3 +183,20 @@ def test_empty_and_single_point_batches(mode: str) -> None:
         assert jet.value.shape == (n, 3) and jet.d2.shape == (n, 2, 3)
         (jet.d2.sum() + model(x).sum()).backward()
         assert x.grad.shape == (n, 2)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [KAN([2, 4, 1], grid_size=5, contraction=c, seed=0, dtype=F64) for c in
+     ("dense", "sparse", "edge")]
+    + [KAN([2, 4, 1], basis="rbf", seed=0, dtype=F64), MLP([2, 5, 1], seed=0, dtype=F64),
+       SIREN([2, 5, 1], seed=0, dtype=F64), FourierMLP([2, 5, 1], n_features=3, seed=0,
+                                                       dtype=F64)],
+)
+def test_first_derivatives_only(model) -> None:
+    """``pairs=()``: no second derivatives carried, gradients still exact."""
+    x = _x(9, 2)
+    jet = model.forward_jet(Jet.seed(x, ()))
+    assert jet.d2.shape == (9, 0, 1)
+    _, d1, _, _ = autograd_jet(model, x, ())
+    torch.testing.assert_close(jet.d1, d1, rtol=0, atol=1e-12)
