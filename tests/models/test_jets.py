@@ -30,7 +30,7 @@ def autograd_jet(model, x: torch.Tensor, pairs) -> tuple[torch.Tensor, ...]:
                 second.append(torch.autograd.grad(g[:, a].sum(), x, create_graph=True)[0][:, b])
             else:
                 second.append(torch.zeros_like(g[:, a]))
-        d2.append(torch.stack(second, dim=1))
+        d2.append(torch.stack(second, dim=1) if second else g.new_zeros(g.shape[0], 0))
     return u, torch.stack(d1, -1), torch.stack(d2, -1), x
 
 
