@@ -9,6 +9,7 @@ Exit status of a single run: 0 completed, 1 diverged or interrupted, 2 configura
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 import sys
@@ -102,9 +103,83 @@ def construct(node: dict[str, Any], key: str, **extra: Any) -> Any:
         raise ConfigError(f"{key}: {exc}") from exc
 
 
+def periodic_axes(problem) -> list[int]:
+    """Indices of the coordinates on which the problem has a periodic condition."""
+    from kanpde.pde import Periodic
+
+    names = list(problem.names)
+    return sorted({names.index(c.axis) for c in problem.conditions if isinstance(c, Periodic)})
+
+
+def assemble_model(cfg: dict[str, Any], problem):
+    """Backbone, input embeddings, scaling to [-1, 1] and the optional hard constraint:
+
+        u(x) = T(x, net(E(S(x))))   (T: output transform, E: embeddings, S: scaling)
+
+    ``model.widths`` is given in the problem's dimensions; an embedding widens the
+    backbone's first layer to its own output width.
+    """
+    from kanpde.models import Embedded, FourierEmbedding, PeriodicEmbedding, ScaledModel
+
+    emb_cfg = dict(cfg.get("embedding") or {})
+    allowed = {"periodic", "fourier_features", "fourier_sigma"}
+    for key in emb_cfg:
+        if key not in allowed:
+            raise ConfigError(f"embedding.{key}: unknown key; allowed keys: {sorted(allowed)}")
+    embeddings = []
+    dim = problem.dim_in
+    if emb_cfg.get("periodic", False):
+        axes = periodic_axes(problem)
+        if not axes:
+            raise ConfigError(
+                f"embedding.periodic: {type(problem).__name__} has no periodic coordinate"
+            )
+        embeddings.append(PeriodicEmbedding(dim, axes))
+        dim = embeddings[-1].dim_out
+    n_ff = emb_cfg.get("fourier_features", 0)
+    if isinstance(n_ff, bool) or not isinstance(n_ff, int) or n_ff < 0:
+        raise ConfigError(f"embedding.fourier_features: expected an integer >= 0, got {n_ff!r}")
+    if n_ff:
+        try:
+            embeddings.append(FourierEmbedding(dim, n_ff, emb_cfg.get("fourier_sigma", 1.0),
+                                               seed=cfg["seed"] + 7919))
+        except ValueError as exc:
+            raise ConfigError(f"embedding: {exc}") from exc
+        dim = embeddings[-1].dim_out
+    widths = list(cfg["model"].get("widths") or [])
+    extra: dict[str, Any] = {"seed": cfg["seed"]}
+    if embeddings and widths:
+        extra["widths"] = [dim, *widths[1:]]
+    net = construct(cfg["model"], "model", **extra)
+    for emb in reversed(embeddings):
+        net = Embedded(emb, net)
+    model = ScaledModel(net, problem.domain.lo, problem.domain.hi)
+    if cfg.get("hard_constraint", False):
+        from kanpde.pde import HardConstraint
+
+        if not problem.has_output_transform:
+            raise ConfigError(
+                f"hard_constraint: {type(problem).__name__} (variant "
+                f"{getattr(problem, 'variant', '-')}) supplies no output transform"
+            )
+        model = HardConstraint(model, problem)
+    return model
+
+
+def backbone_of(model):
+    """The innermost network (below the constraint, scaling and embeddings)."""
+    net = model
+    while True:
+        inner = getattr(net, "net", None)
+        if inner is None:
+            inner = getattr(net, "model", None)
+        if not isinstance(inner, torch.nn.Module):
+            return net
+        net = inner
+
+
 def build(cfg: dict[str, Any]):
     """Problem, physical model, sampler, train config, device and dtype from a plain config."""
-    from kanpde.models import ScaledModel
     from kanpde.train.config import TrainConfig
 
     check_top_level(cfg)
@@ -119,8 +194,10 @@ def build(cfg: dict[str, Any]):
             f"{problem.dim_in} ({', '.join(problem.names)}) and end with its output dimension "
             f"{problem.dim_out}"
         )
-    backbone = construct(cfg["model"], "model", seed=cfg["seed"])
-    model = ScaledModel(backbone, problem.domain.lo, problem.domain.hi)
+    model = assemble_model(cfg, problem)
+    if cfg.get("hard_constraint", False):
+        for term in problem.constrained_terms:  # satisfied exactly: no loss needed
+            train_cfg.loss_weights.setdefault(term, 0.0)
     sampler = construct(cfg["sampler"], "sampler")
     return problem, model, sampler, train_cfg, device, dtype
 
@@ -144,7 +221,8 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
     n_params = count_parameters(model)
     log.info(
         "%s | %s %s (%d parameters) | %s %s | derivatives=%s | %s",
-        type(problem).__name__, type(model.net).__name__, cfg["model"].get("widths"), n_params,
+        type(problem).__name__, type(backbone_of(model)).__name__, cfg["model"].get("widths"),
+        n_params,
         device, cfg["dtype"], cfg["derivatives"], run_dir,
     )
     trainer = Trainer(
@@ -174,7 +252,9 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
             "message": result.message,
             "problem": type(problem).__name__,
             "variant": str(getattr(problem, "variant", "")),
-            "model": type(model.net).__name__,
+            "model": type(backbone_of(model)).__name__,
+            "embedding": json.dumps(cfg.get("embedding") or {}),
+            "hard_constraint": bool(cfg.get("hard_constraint", False)),
             "grid_size": grid_size_of(model) or 0,
             "derivatives": cfg["derivatives"],
         },
@@ -188,7 +268,8 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
         eval_axes=problem.test_axes(),
         coord_names=list(problem.names),
         model_state=model.state_dict(),
-        model_info={"class": type(model.net).__name__, **model_description(cfg["model"])},
+        model_info={"class": type(backbone_of(model)).__name__,
+                    **model_description(cfg["model"])},
         extra=extra,
     )
     if cfg.get("figures", True):

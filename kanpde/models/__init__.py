@@ -10,6 +10,7 @@ from kanpde.models.bases import BASES, make_basis
 from kanpde.models.basis import Basis
 from kanpde.models.bspline import BSplineBasis
 from kanpde.models.chebyshev import ChebyshevBasis
+from kanpde.models.embedding import Embedded, FourierEmbedding, PeriodicEmbedding
 from kanpde.models.fourier import FourierMLP
 from kanpde.models.jet import Jet
 from kanpde.models.kan import KAN
@@ -21,6 +22,9 @@ from kanpde.models.scaling import InputScaling, ScaledModel
 from kanpde.models.siren import SIREN
 
 __all__ = [
+    "Embedded",
+    "FourierEmbedding",
+    "PeriodicEmbedding",
     "ACTIVATIONS",
     "BASES",
     "KAN",

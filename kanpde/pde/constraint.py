@@ -5,20 +5,41 @@ supplies a transform (e.g. ``u = (1 - x^2)(1 - y^2) N(x, y)`` for zero Dirichlet
 ``[-1, 1]^2``) lists the terms it satisfies in ``problem.constrained_terms``; a trainer may
 drop or down-weight those loss terms.
 
-The wrapper has no ``forward_jet``, so derivatives of a hard-constrained model use the
-autograd engine (``engine="auto"`` picks it); a jet version of the transforms may follow.
-``extend_grid`` and ``update_grid`` are forwarded to the wrapped model when it has them.
+With a wrapped model that has ``forward_jet``, the wrapper has one too: for the identity
+input jet (what the derivative accessor seeds) and ``u = T(x, n)``, ``n = N(x)``,
+
+    u_a  = T_{x_a} + T_n n_a
+    u_ab = T_{x_a x_b} + T_{x_a n} n_b + T_{x_b n} n_a + T_{nn} n_a n_b + T_n n_ab
+
+with the partial derivatives of the (cheap, pointwise) transform taken by autograd at
+``(x, n)`` and ``n``'s jet from the network, so the parameter gradient flows through both.
+``extend_grid``, ``update_grid`` and ``supports_grid_updates`` are forwarded to the wrapped
+model when it has them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
+from kanpde.models.jet import Jet
 from kanpde.pde.problem import Problem
 
-_FORWARDED = ("extend_grid", "update_grid", "grid_size", "widths")
+_FORWARDED = (
+    "extend_grid", "update_grid", "grid_size", "widths", "supports_grid_updates", "net",
+    "dim_in", "dim_out",
+)
+
+
+def _grad(out: Tensor, wrt: Tensor) -> Tensor:
+    """Pointwise ``d out / d wrt`` (rows independent), zero where unused; keeps the graph."""
+    if not out.requires_grad:
+        return torch.zeros_like(wrt)
+    (g,) = torch.autograd.grad(out.sum(), wrt, create_graph=True, allow_unused=True)
+    return torch.zeros_like(wrt) if g is None else g
 
 
 class HardConstraint(nn.Module):
@@ -42,6 +63,48 @@ class HardConstraint(nn.Module):
         out = self.problem.output_transform(x, self.model(x))
         assert out is not None
         return out
+
+    @property
+    def forward_jet(self) -> Callable[[Jet], Jet]:
+        """Present iff the wrapped model has ``forward_jet`` (see the module docstring)."""
+        inner = getattr(self._modules["model"], "forward_jet", None)
+        if not callable(inner):
+            raise AttributeError(f"{type(self._modules['model']).__name__} has no forward_jet")
+        return lambda jet: self._transform_jet(jet, inner(jet))
+
+    def _transform_jet(self, jet: Jet, n: Jet) -> Jet:
+        x = jet.value
+        c = jet.n_coords
+        eye = torch.eye(c, dtype=x.dtype, device=x.device)
+        if x.shape[1] != c or not torch.equal(jet.d1, eye.expand_as(jet.d1)) or bool(
+            jet.d2.any()
+        ):
+            raise ValueError("HardConstraint.forward_jet needs the identity jet of its input")
+        if n.width != 1:
+            raise ValueError("HardConstraint.forward_jet supports one output channel")
+        with torch.enable_grad():
+            xl = x.detach().requires_grad_(True)
+            nv = n.value  # (N, 1), in the graph of the parameters
+            if not nv.requires_grad:
+                nv = nv.detach().requires_grad_(True)
+            u = self.problem.output_transform(xl, nv)  # (N, 1)
+            tx = _grad(u, xl)  # (N, C)
+            tn = _grad(u, nv)  # (N, 1)
+            txn = torch.stack([_grad(tx[:, a : a + 1], nv)[:, 0] for a in range(c)], 1)
+            tnn = _grad(tn, nv)  # (N, 1)
+            d1 = tx.unsqueeze(2) + tn.unsqueeze(1) * n.d1  # (N, C, 1)
+            rows = []
+            for p, (a, b) in enumerate(jet.pairs):
+                txx = _grad(tx[:, a : a + 1], xl)[:, b : b + 1]
+                rows.append(
+                    txx
+                    + txn[:, a : a + 1] * n.d1[:, b]
+                    + txn[:, b : b + 1] * n.d1[:, a]
+                    + tnn * n.d1[:, a] * n.d1[:, b]
+                    + tn * n.d2[:, p]
+                )
+            d2 = torch.stack(rows, 1) if rows else n.d2.new_zeros(x.shape[0], 0, 1)
+        return Jet(u, d1, d2, jet.pairs)
 
     def __getattr__(self, name: str) -> Any:
         if name in _FORWARDED:
