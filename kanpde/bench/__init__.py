@@ -2,10 +2,12 @@
 
 Suites: ``models`` (training and physics-informed steps with nested autograd), ``jets``
 (Poisson PINN steps with analytic derivative jets vs nested autograd), ``contraction``
-(per-layer jet contraction strategies, the data behind ``contraction="auto"``).
+(per-layer jet contraction strategies, the data behind ``contraction="auto"``), ``poisson``
+(the KAN-paper Poisson solve: KAN with grid schedule vs matched MLP and SIREN, time to
+accuracy with jets and with nested autograd).
 Benchmarks print figures; tests never assert timings.
 """
 
-SUITES = ("models", "jets", "contraction")
+SUITES = ("models", "jets", "contraction", "poisson")
 
 __all__ = ["SUITES"]
