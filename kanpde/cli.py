@@ -245,6 +245,7 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
             "dtype": cfg["dtype"],
             "seed": cfg["seed"],
             "n_params": n_params,
+            "n_params_final": count_parameters(model),
             "wall_time_s": time.perf_counter() - t0,
             "train_time_s": result.train_time_s,
             "steps": result.steps,
@@ -320,6 +321,13 @@ def main() -> None:
     app = hydra.main(version_base="1.3", config_path=str(path), config_name="solve")(_task)
     app()
     sys.exit(_STATUS["code"])
+
+
+def report_main() -> None:
+    """``kanpde-report <run or sweep dirs> -o <study dir>`` (see :mod:`kanpde.report`)."""
+    from kanpde.report import main as report
+
+    sys.exit(report())
 
 
 if __name__ == "__main__":
