@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from kanpde.models.common import make_generator
 from kanpde.models.jet import Jet
+from kanpde.models.scaling import WrapsNet
 
 
 def _cat(jets: Sequence[Jet]) -> Jet:
@@ -114,7 +115,7 @@ class FourierEmbedding(nn.Module):
         return _cat([jet, cos, sin]) if self.include_input else _cat([cos, sin])
 
 
-class Embedded(nn.Module):
+class Embedded(WrapsNet, nn.Module):
     """``net(embedding(s))``; the grid methods of a KAN ``net`` see embedded samples."""
 
     def __init__(self, embedding: nn.Module, net: nn.Module) -> None:
@@ -130,24 +131,6 @@ class Embedded(nn.Module):
     @property
     def dim_in(self) -> int:
         return self.embedding.dim_in
-
-    @property
-    def dim_out(self) -> int:
-        return self.net.dim_out
-
-    @property
-    def widths(self) -> list[int]:
-        return list(self.net.widths)
-
-    @property
-    def supports_grid_updates(self) -> bool:
-        return bool(getattr(self.net, "supports_grid_updates", False))
-
-    @property
-    def grid_size(self) -> int:
-        if not hasattr(self.net, "grid_size"):
-            raise AttributeError(f"{type(self.net).__name__} has no grid_size")
-        return self.net.grid_size
 
     @property
     def layers(self):

@@ -73,7 +73,31 @@ class InputScaling(nn.Module):
         return Jet((jet.value - self.lo) * s - 1.0, jet.d1 * s, jet.d2 * s, jet.pairs)
 
 
-class ScaledModel(nn.Module):
+class WrapsNet:
+    """Properties of a module that wraps a network ``self.net`` (dims, widths, KAN grid)."""
+
+    net: nn.Module
+
+    @property
+    def widths(self) -> list[int]:
+        return list(self.net.widths)
+
+    @property
+    def dim_out(self) -> int:
+        return self.net.dim_out
+
+    @property
+    def supports_grid_updates(self) -> bool:
+        return bool(getattr(self.net, "supports_grid_updates", False))
+
+    @property
+    def grid_size(self) -> int:
+        if not hasattr(self.net, "grid_size"):
+            raise AttributeError(f"{type(self.net).__name__} has no grid_size")
+        return self.net.grid_size
+
+
+class ScaledModel(WrapsNet, nn.Module):
     """``net`` applied to inputs scaled from ``[lo, hi]`` to ``[-1, 1]``; see module docstring."""
 
     def __init__(
@@ -97,26 +121,8 @@ class ScaledModel(nn.Module):
         self.net = net
 
     @property
-    def widths(self) -> list[int]:
-        return self.net.widths
-
-    @property
     def dim_in(self) -> int:
         return self.scaling.dim
-
-    @property
-    def dim_out(self) -> int:
-        return self.net.dim_out
-
-    @property
-    def supports_grid_updates(self) -> bool:
-        return bool(getattr(self.net, "supports_grid_updates", False))
-
-    @property
-    def grid_size(self) -> int:
-        if not hasattr(self.net, "grid_size"):
-            raise AttributeError(f"{type(self.net).__name__} has no grid_size")
-        return self.net.grid_size
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.scaling(x))

@@ -101,7 +101,7 @@ class GridSchedule:
                 f"{len(self.extend_at)} and {len(self.sizes)}"
             )
         for i, s in enumerate(self.extend_at):
-            _positive(s, f"{key}.extend_at[{i}]", integer=True)
+            _positive(s, f"{key}.extend_at[{i}]", allow_zero=True, integer=True)
         if list(self.extend_at) != sorted(set(self.extend_at)):
             raise ConfigError(f"{key}.extend_at must be strictly increasing, got {self.extend_at}")
         for i, g in enumerate(self.sizes):
@@ -201,6 +201,7 @@ class TrainConfig:
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     rba: RBAConfig = field(default_factory=RBAConfig)
     causal: CausalConfig = field(default_factory=CausalConfig)
+    max_time_s: float = 0.0
     eval_every: int = 100
     eval_batch: int = 16384
     checkpoint_every: int = 500
@@ -229,6 +230,7 @@ class TrainConfig:
         self.weighting.validate(f"{key}.weighting")
         self.rba.validate(f"{key}.rba")
         self.causal.validate(f"{key}.causal")
+        _positive(self.max_time_s, f"{key}.max_time_s", allow_zero=True)
         _positive(self.eval_every, f"{key}.eval_every", integer=True)
         _positive(self.eval_batch, f"{key}.eval_batch", integer=True)
         _positive(self.checkpoint_every, f"{key}.checkpoint_every", integer=True)

@@ -204,7 +204,7 @@ class Trainer:
                     optimizer_state = None
                 good = self._snapshot(opt)
                 while st["local"] < phase.steps:
-                    if stop.requested:
+                    if stop.requested or self._out_of_time(st):
                         break
                     step = st["step"]
                     changed = self._grid_events(step, colloc)
@@ -260,6 +260,15 @@ class Trainer:
                         self._checkpoint(ckpt_path, colloc, opt, st)
                 if status == "diverged":
                     break
+                if self._out_of_time(st):
+                    message = (
+                        f"training-time budget train.max_time_s={cfg.max_time_s:g} s reached at "
+                        f"step {st['step']} of {total}"
+                    )
+                    log.info(message)
+                    if ckpt_path is not None:
+                        self._checkpoint(ckpt_path, colloc, opt, st)
+                    break
                 if stop.requested:
                     status = "interrupted"
                     message = f"interrupted by a signal at step {st['step']} of {total}"
@@ -281,6 +290,9 @@ class Trainer:
         )
 
     # ------------------------------------------------------------- helpers
+    def _out_of_time(self, st) -> bool:
+        return self.cfg.max_time_s > 0 and st["train_time"] >= self.cfg.max_time_s
+
     def _new_optimizer(self, phase, st) -> torch.optim.Optimizer:
         lr = scheduled_lr(phase, self.cfg.lr, st["local"]) * st["lr_scale"]
         return make_optimizer(phase, self.model.parameters(), lr)
