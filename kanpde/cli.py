@@ -198,6 +198,12 @@ def build(cfg: dict[str, Any]):
     if cfg.get("hard_constraint", False):
         for term in problem.constrained_terms:  # satisfied exactly: no loss needed
             train_cfg.loss_weights.setdefault(term, 0.0)
+    if (cfg.get("embedding") or {}).get("periodic", False):
+        from kanpde.pde import Periodic
+
+        for c in problem.conditions:  # exact through the embedding
+            if isinstance(c, Periodic):
+                train_cfg.loss_weights.setdefault(c.name, 0.0)
     sampler = construct(cfg["sampler"], "sampler")
     return problem, model, sampler, train_cfg, device, dtype
 

@@ -18,7 +18,9 @@ Term weights, ``scheme``:
   grad_norm  every ``every`` steps, g_t = ||grad_theta (w0_t L_t)||, lambda_hat_t =
              (sum_k g_k) / g_t, lambda_t <- alpha lambda_t + (1 - alpha) lambda_hat_t,
              w_t = w0_t lambda_t (Wang, Teng, Perdikaris 2021, in the form of JAX-PI): a term
-             whose gradient is small relative to the others gets a larger weight.
+             whose gradient is small relative to the others gets a larger weight. Terms of
+             weight 0 and terms whose gradient is below 1e-8 of the total (satisfied exactly,
+             e.g. by an embedding) keep their weight.
 RBA (Anagnostopoulos et al. 2024): a_i <- gamma a_i + eta |r_i| / max_j |r_j| on the
 residual points, starting from 1; the weights are reset when the points change.
 Causal: ``eps`` walks through ``eps_schedule``, moving on once min_s c_s > ``threshold``.
@@ -33,6 +35,8 @@ import torch
 from torch import Tensor
 
 from kanpde.train.config import CausalConfig, RBAConfig, WeightingConfig
+
+NEGLIGIBLE = 1e-8  # gradient norms below this fraction of the total are rounding noise
 
 
 class LossBalancer:
@@ -134,10 +138,13 @@ class LossBalancer:
             )
             sq = sum(float((g.detach() ** 2).sum()) for g in grads if g is not None)
             norms[t] = math.sqrt(sq)
-        total = sum(norms.values())
+        active = {t: g for t, g in norms.items() if self.base[t] > 0 and math.isfinite(g)}
+        total = sum(active.values())
         a = self.weighting.alpha
-        for t, g in norms.items():
-            if g > 0 and math.isfinite(g) and total > 0:
+        for t, g in active.items():
+            # a term satisfied exactly (e.g. periodicity through an embedding) has a zero
+            # gradient up to rounding: its weight is left alone instead of exploding
+            if g > NEGLIGIBLE * total:
                 self.lam[t] = a * self.lam[t] + (1 - a) * (total / g)
 
     def after_step(self, pointwise: dict[str, Tensor], x_res: Tensor) -> None:

@@ -97,3 +97,21 @@ def test_causal_needs_a_time_coordinate():
 
     with pytest.raises(ValueError, match="train.causal.enabled"):
         _balancer(causal=CausalConfig(enabled=True))
+
+
+def test_grad_norm_leaves_exactly_satisfied_and_zero_weight_terms_alone():
+    theta = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    b = LossBalancer(
+        {"residual": 1.0, "periodic": 1.0, "off": 0.0},
+        WeightingConfig(scheme="grad_norm", every=1, alpha=0.0),
+        RBAConfig(), CausalConfig(), None, None,
+    )
+    terms = {
+        "residual": (3 * theta).pow(2).sum(),
+        "periodic": (1e-20 * theta).pow(2).sum(),  # rounding noise of an exact condition
+        "off": (5 * theta).pow(2).sum(),
+    }
+    b.update_grad_norm(terms, [theta])
+    w = b.weights()
+    assert w["periodic"] == 1.0 and w["off"] == 0.0
+    assert abs(w["residual"] - 1.0) < 1e-12
