@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from kanpde.models.basis import Basis
+from kanpde.models.common import check_range
 
 
 def _check_grid_args(grid_size: int, spline_order: int, grid_range: Sequence[float]) -> None:
@@ -45,12 +46,7 @@ def _check_grid_args(grid_size: int, spline_order: int, grid_range: Sequence[flo
         raise ValueError(f"grid_size={grid_size!r} must be an integer >= 1")
     if isinstance(spline_order, bool) or not isinstance(spline_order, int) or spline_order < 0:
         raise ValueError(f"spline_order={spline_order!r} must be an integer >= 0")
-    try:
-        lo, hi = (float(v) for v in grid_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"grid_range={grid_range!r} must be two numbers (lo, hi)") from None
-    if not lo < hi:
-        raise ValueError(f"grid_range={grid_range!r} must satisfy lo < hi")
+    check_range(grid_range)
 
 
 def uniform_knots_like(lo: Tensor, hi: Tensor, grid_size: int, spline_order: int) -> Tensor:

@@ -58,3 +58,28 @@ def check_input_width(x: Tensor, width: int, model: str) -> None:
             f"{model} expects input of shape (N, {width}) (widths[0]={width}), "
             f"got {tuple(x.shape)}"
         )
+
+
+def check_range(grid_range: Sequence[float]) -> tuple[float, float]:
+    """``(lo, hi)`` from ``grid_range``; ValueError unless two numbers with ``lo < hi``."""
+    try:
+        lo, hi = (float(v) for v in grid_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid_range={grid_range!r} must be two numbers (lo, hi)") from None
+    if not lo < hi:
+        raise ValueError(f"grid_range={grid_range!r} must satisfy lo < hi")
+    return lo, hi
+
+
+class HasWidths:
+    """``dim_in`` and ``dim_out`` of a model with ``widths = [dim_in, ..., dim_out]``."""
+
+    widths: list[int]
+
+    @property
+    def dim_in(self) -> int:
+        return self.widths[0]
+
+    @property
+    def dim_out(self) -> int:
+        return self.widths[-1]

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.activations import get_activation
-from kanpde.models.common import check_input_width, check_widths, make_generator
+from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
 from kanpde.models.jet import Jet
 from kanpde.models.mlp import MLP
 
@@ -27,7 +27,7 @@ def _cos_d(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return c, -torch.sin(z), -c
 
 
-class FourierMLP(nn.Module):
+class FourierMLP(HasWidths, nn.Module):
     """Random-Fourier-feature MLP; see the module docstring.
 
     Args:
@@ -65,14 +65,6 @@ class FourierMLP(nn.Module):
         self.register_buffer("B", b.to(dtype=dtype, device=device))
         self.mlp = MLP([2 * n_features, *self.widths[1:]], activation, gen, dtype=dtype,
                        device=device)
-
-    @property
-    def dim_in(self) -> int:
-        return self.widths[0]
-
-    @property
-    def dim_out(self) -> int:
-        return self.widths[-1]
 
     def features(self, x: Tensor) -> Tensor:
         """``[cos(2 pi x B), sin(2 pi x B)]`` ``(N, 2 m)``."""

@@ -23,12 +23,12 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.bases import check_basis_name, check_basis_options
-from kanpde.models.common import check_widths, make_generator
+from kanpde.models.common import HasWidths, check_widths, make_generator
 from kanpde.models.jet import Jet
 from kanpde.models.kan_layer import KANLayer
 
 
-class KAN(nn.Module):
+class KAN(HasWidths, nn.Module):
     """A KAN ``(N, widths[0]) -> (N, widths[-1])``; see the module docstring.
 
     Args:
@@ -74,14 +74,6 @@ class KAN(nn.Module):
         )
         self.basis = basis
         self.spline_order = spline_order
-
-    @property
-    def dim_in(self) -> int:
-        return self.widths[0]
-
-    @property
-    def dim_out(self) -> int:
-        return self.widths[-1]
 
     @property
     def grid_size(self) -> int:

@@ -17,11 +17,11 @@ from torch import Tensor, nn
 from torch.nn.utils import skip_init
 
 from kanpde.models.activations import get_activation
-from kanpde.models.common import check_input_width, check_widths, make_generator
+from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
 from kanpde.models.jet import Jet
 
 
-class MLP(nn.Module):
+class MLP(HasWidths, nn.Module):
     """Fully connected network; see the module docstring.
 
     Args:
@@ -55,14 +55,6 @@ class MLP(nn.Module):
                 layer.weight.copy_(w)
                 layer.bias.zero_()
             self.layers.append(layer)
-
-    @property
-    def dim_in(self) -> int:
-        return self.widths[0]
-
-    @property
-    def dim_out(self) -> int:
-        return self.widths[-1]
 
     def forward(self, x: Tensor) -> Tensor:
         check_input_width(x, self.dim_in, "MLP")

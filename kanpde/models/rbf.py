@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from kanpde.models.basis import Basis
+from kanpde.models.common import check_range
 
 
 class RBFBasis(Basis):
@@ -39,12 +40,7 @@ class RBFBasis(Basis):
         super().__init__(in_features)
         if isinstance(n_centers, bool) or not isinstance(n_centers, int) or n_centers < 2:
             raise ValueError(f"n_centers={n_centers!r} must be an integer >= 2")
-        try:
-            lo, hi = (float(v) for v in grid_range)
-        except (TypeError, ValueError):
-            raise ValueError(f"grid_range={grid_range!r} must be two numbers (lo, hi)") from None
-        if not lo < hi:
-            raise ValueError(f"grid_range={grid_range!r} must satisfy lo < hi")
+        lo, hi = check_range(grid_range)
         if width is None:
             width = (hi - lo) / (n_centers - 1)
         if not float(width) > 0:

@@ -18,13 +18,13 @@ from torch import Tensor, nn
 from torch.nn.utils import skip_init
 
 from kanpde.models.activations import get_activation
-from kanpde.models.common import check_input_width, check_widths, make_generator
+from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
 from kanpde.models.jet import Jet
 
 _SIN = get_activation("sin")
 
 
-class SIREN(nn.Module):
+class SIREN(HasWidths, nn.Module):
     """Sine network; see the module docstring.
 
     Args:
@@ -73,14 +73,6 @@ class SIREN(nn.Module):
                 layer.weight.copy_(w)
                 layer.bias.copy_(b)
             self.layers.append(layer)
-
-    @property
-    def dim_in(self) -> int:
-        return self.widths[0]
-
-    @property
-    def dim_out(self) -> int:
-        return self.widths[-1]
 
     def _omegas(self) -> list[float]:
         n_hidden = len(self.layers) - 1
