@@ -210,6 +210,7 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5
     progress: bool = True
     edge_samples: int = 101
+    shards: int | None = None  # collocation shards; None: one per process (world size)
 
     @property
     def total_steps(self) -> int:
@@ -242,6 +243,8 @@ class TrainConfig:
                 f"{key}.rollback_lr_factor: must lie in (0, 1), got {self.rollback_lr_factor!r}"
             )
         _positive(self.edge_samples, f"{key}.edge_samples", integer=True)
+        if self.shards is not None:
+            _positive(self.shards, f"{key}.shards", integer=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, key: str = "train") -> TrainConfig:

@@ -6,6 +6,11 @@ residual and each condition), with ``w_t`` the problem's loss weights overridden
 step counts across phases. Evaluation on the test set every ``eval_every`` steps fills the
 history; a checkpoint every ``checkpoint_every`` steps (and at the end, or on SIGTERM) lets
 ``resume=True`` continue to the same final state as an uninterrupted run.
+
+Data-parallel (``comm`` with several ranks, :mod:`kanpde.train.distributed`): each rank
+holds its shards of the points; losses and gradients are averaged over the ranks, the grid
+is refit on the gathered points, branch decisions are agreed, and only rank 0 evaluates,
+logs progress and writes checkpoints (which hold every shard's points).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kanpde.train import distributed
 from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
 from kanpde.train.config import ConfigError, TrainConfig
@@ -45,7 +51,7 @@ class TrainResult:
     history: dict[str, np.ndarray]
     final: dict[str, float]
     u_pred: np.ndarray
-    test: TestSet
+    test: TestSet | None  # None on ranks other than 0 of a data-parallel run
     steps: int
     wall_time_s: float
     train_time_s: float
@@ -98,6 +104,8 @@ class Trainer:
         seed: seeds the collocation points (the model is seeded by its constructor).
         engine: derivative engine, "auto" | "jets" | "autograd".
         run_dir: where checkpoints go (None: no checkpoints, no resume).
+        comm: the ranks of a data-parallel run (default: the initialised process group,
+            else a single process).
     """
 
     def __init__(
@@ -112,7 +120,10 @@ class Trainer:
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float64,
         run_dir: Path | None = None,
+        comm: distributed.Comm | None = None,
     ) -> None:
+        self.comm = comm if comm is not None else distributed.current()
+        self.n_shards = distributed.resolve_shards(config.shards, self.comm.world_size)
         self.problem = problem
         self.device = torch.device(device)
         self.dtype = dtype
@@ -136,8 +147,9 @@ class Trainer:
         t_axis = list(problem.names).index(t_name) if t_name else None
         t_range = None if t_axis is None else (float(domain.lo[t_axis]), float(domain.hi[t_axis]))
         self.balancer = LossBalancer(
-            weights, config.weighting, config.rba, config.causal, t_axis, t_range
+            weights, config.weighting, config.rba, config.causal, t_axis, t_range, self.comm
         )
+        self.comm.broadcast_module(self.model)  # replicas start equal
         if (config.grid.extend_at or config.grid.update_every) and not _has_grid(self.model):
             log.info("model has no KAN grid: the grid schedule is ignored")
 
@@ -162,10 +174,13 @@ class Trainer:
     def fit(self) -> TrainResult:
         cfg = self.cfg
         t_wall = time.perf_counter()
-        test = TestSet.from_problem(self.problem, self.device, self.dtype)
+        # rank 0 evaluates (the replicas are identical); others skip the reference solution
+        test = TestSet.from_problem(self.problem, self.device, self.dtype) \
+            if self.comm.is_main else None
         colloc = Collocation(
             self.problem, self.sampler, cfg.n_interior, cfg.n_boundary, cfg.resample,
             self.seed, self.device, self.dtype,
+            self.n_shards, distributed.local_shards(self.n_shards, self.comm),
         )
         st: dict[str, Any] = {
             "step": 0, "phase": 0, "local": 0, "lr_scale": 1.0, "rollbacks": 0,
@@ -181,18 +196,29 @@ class Trainer:
                     "without resume, or point hydra.run.dir at the run directory to continue"
                 )
             ck = load_checkpoint(ckpt_path)
+            if ck.get("n_shards", 1) != self.n_shards:
+                raise ConfigError(
+                    f"train.shards: the checkpoint {ckpt_path} holds {ck.get('n_shards', 1)} "
+                    f"collocation shards, this run uses {self.n_shards}; resume with "
+                    f"train.shards={ck.get('n_shards', 1)} (a multiple of the process count)"
+                )
             self._restore_model(ck["model"], ck["grid_size"])
-            colloc.load_state(ck["points"])
-            self.balancer.load_state_dict(ck["balancer"], self.device)
+            colloc.load_global_state(ck["points"])
+            bal = dict(ck["balancer"])
+            if bal["rba"] is not None:
+                bal["rba"] = distributed.shard_slice(bal["rba"], self.n_shards, colloc.shards)
+            self.balancer.load_state_dict(bal, self.device)
             st.update(ck["state"])
             optimizer_state = ck["optimizer"]
-            log.info("resumed from %s at step %d", ckpt_path, st["step"])
+            if self.comm.is_main:
+                log.info("resumed from %s at step %d", ckpt_path, st["step"])
 
         phases = cfg.phases
         total = cfg.total_steps
         status, message = "completed", ""
-        bar = tqdm(total=total, initial=st["step"], disable=not cfg.progress, dynamic_ncols=True,
-                   mininterval=1.0, desc="kanpde")
+        bar = tqdm(total=total, initial=st["step"],
+                   disable=not (cfg.progress and self.comm.is_main),
+                   dynamic_ncols=True, mininterval=1.0, desc="kanpde")
         with _Stop() as stop:
             if st["step"] == 0 and not st["history"]:
                 self._record(st, test, None)
@@ -204,6 +230,7 @@ class Trainer:
                     optimizer_state = None
                 good = self._snapshot(opt)
                 while st["local"] < phase.steps:
+                    self._agree(stop, st)
                     if stop.requested or self._out_of_time(st):
                         break
                     step = st["step"]
@@ -235,9 +262,10 @@ class Trainer:
                                 f"to {lr * cfg.rollback_lr_factor:.3e} (phase "
                                 f"{st['phase']}, {phase.optimizer}); lower train.lr"
                             )
-                            log.error(message)
+                            if self.comm.is_main:
+                                log.error(message)
                             break
-                        log.warning(
+                        (log.warning if self.comm.is_main else log.debug)(
                             "non-finite or exploding loss (%.3e) at step %d: rolled back, "
                             "learning rate x%.2f (rollback %d of %d)",
                             loss, step, cfg.rollback_lr_factor, st["rollbacks"], cfg.max_rollbacks,
@@ -254,12 +282,14 @@ class Trainer:
                     last = st["step"] == total
                     if st["step"] % cfg.eval_every == 0 or last:
                         metrics = self._record(st, test, lr)
-                        bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{metrics['rel_l2']:.2e}",
-                                        G=grid_size_of(self.model), refresh=False)
+                        if metrics:
+                            bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{metrics['rel_l2']:.2e}",
+                                            G=grid_size_of(self.model), refresh=False)
                     if ckpt_path is not None and (st["step"] % cfg.checkpoint_every == 0 or last):
                         self._checkpoint(ckpt_path, colloc, opt, st)
                 if status == "diverged":
                     break
+                self._agree(stop, st)
                 if self._out_of_time(st):
                     message = (
                         f"training-time budget train.max_time_s={cfg.max_time_s:g} s reached at "
@@ -281,7 +311,10 @@ class Trainer:
         bar.close()
         if not st["history"] or st["history"]["step"][-1] != st["step"]:
             self._record(st, test, None)
-        metrics, u_pred = evaluate(self.model, self.problem, test, self.engine, cfg.eval_batch)
+        if self.comm.is_main:
+            metrics, u_pred = evaluate(self.model, self.problem, test, self.engine, cfg.eval_batch)
+        else:  # rank 0 evaluates; the replicas are identical
+            metrics, u_pred = {}, np.empty((0, self.problem.dim_out))
         history = {k: np.asarray(v) for k, v in st["history"].items()}
         return TrainResult(
             status=status, message=message, history=history, final=metrics, u_pred=u_pred,
@@ -293,6 +326,17 @@ class Trainer:
     def _out_of_time(self, st) -> bool:
         return self.cfg.max_time_s > 0 and st["train_time"] >= self.cfg.max_time_s
 
+    def _agree(self, stop: _Stop, st) -> None:
+        """All ranks take the same branch: a stop signal on any rank stops every rank, and
+        the training time is the slowest rank's (the time budget decision)."""
+        if not self.comm.distributed:
+            return
+        flags = torch.tensor([float(stop.requested), st["train_time"]], dtype=torch.float64,
+                             device=self.device)
+        flags = self.comm.all_reduce(flags, "max")
+        stop.requested = bool(flags[0] > 0)
+        st["train_time"] = float(flags[1])
+
     def _new_optimizer(self, phase, st) -> torch.optim.Optimizer:
         lr = scheduled_lr(phase, self.cfg.lr, st["local"]) * st["lr_scale"]
         return make_optimizer(phase, self.model.parameters(), lr)
@@ -303,16 +347,22 @@ class Trainer:
         def closure():
             opt.zero_grad(set_to_none=True)
             loss, terms, pointwise = self.loss(points)
+            value = loss
+            if self.comm.distributed:  # the loss over all shards: the mean of the ranks'
+                both = self.comm.all_reduce(torch.stack([loss.detach(), *terms.values()]), "mean")
+                value = both[0]
+                terms = dict(zip(terms, both[1:], strict=True))
             if "loss" not in record:
-                record["loss"] = float(loss.detach())
+                record["loss"] = float(value.detach())
                 record["terms"] = {t: float(v.detach()) for t, v in terms.items()}
                 self._last_pointwise = {t: r.detach() for t, r in pointwise.items()}
-            if torch.isfinite(loss):
+            if torch.isfinite(value):
                 loss.backward()
                 for p in self.model.parameters():  # L-BFGS flattens grads with .view(-1)
                     if p.grad is not None and not p.grad.is_contiguous():
                         p.grad = p.grad.contiguous()
-            return loss
+                self.comm.average_gradients(list(self.model.parameters()))
+            return value
 
         if kind == "lbfgs":
             opt.step(closure)
@@ -323,11 +373,11 @@ class Trainer:
         return record["loss"], record["terms"]
 
     def _healthy(self, loss: float, st) -> bool:
-        if not math.isfinite(loss):
-            return False
-        if st["ref_loss"] is not None and loss > 1e8 * max(st["ref_loss"], 1e-30):
-            return False
-        return all(torch.isfinite(p).all() for p in self.model.parameters())
+        ok = math.isfinite(loss)
+        if ok and st["ref_loss"] is not None and loss > 1e8 * max(st["ref_loss"], 1e-30):
+            ok = False
+        ok = ok and all(torch.isfinite(p).all() for p in self.model.parameters())
+        return self.comm.all_true(ok, self.device)  # the same decision on every rank
 
     def _snapshot(self, opt) -> dict[str, Any]:
         return {
@@ -345,20 +395,23 @@ class Trainer:
         g = self.cfg.grid
         if not _has_grid(self.model):
             return False
-        x = colloc.points["residual"]
-        if step in g.extend_at:
-            new = g.sizes[g.extend_at.index(step)]
-            old = grid_size_of(self.model)
-            with torch.no_grad():
+        extend = step in g.extend_at
+        update = bool(g.update_every and step > 0 and step % g.update_every == 0)
+        if not (extend or update):
+            return False
+        info = log.info if self.comm.is_main else log.debug
+        x = self.comm.all_gather_cat(colloc.points["residual"])  # refit on every shard's points
+        with torch.no_grad():
+            if extend:
+                new = g.sizes[g.extend_at.index(step)]
+                old = grid_size_of(self.model)
                 self.model.extend_grid(new, x)
-            log.info("step %d: grid extended G=%s -> %d", step, old, new)
-            return True
-        if g.update_every and step > 0 and step % g.update_every == 0:
-            with torch.no_grad():
+                info("step %d: grid extended G=%s -> %d", step, old, new)
+            else:
                 self.model.update_grid(x)
-            log.info("step %d: grid updated from %d samples", step, x.shape[0])
-            return True
-        return False
+                info("step %d: grid updated from %d samples", step, x.shape[0])
+        self.comm.broadcast_module(self.model)  # bitwise equal replicas after the refit
+        return True
 
     def _restore_model(self, state: dict[str, torch.Tensor], grid_size: int | None) -> None:
         if grid_size is not None and grid_size_of(self.model) != grid_size:
@@ -368,7 +421,10 @@ class Trainer:
         self.model.to(self.device, self.dtype)
 
     def _record(self, st, test: TestSet, lr: float | None) -> dict[str, float]:
-        metrics, _ = evaluate(self.model, self.problem, test, self.engine, self.cfg.eval_batch)
+        metrics: dict[str, float] = {}
+        if self.comm.is_main:  # the replicas are identical: rank 0 evaluates
+            metrics, _ = evaluate(self.model, self.problem, test, self.engine,
+                                  self.cfg.eval_batch)
         row: dict[str, float] = {
             "step": st["step"],
             "time_s": st["train_time"],
@@ -385,21 +441,30 @@ class Trainer:
         n = len(hist.get("step", []))
         for key, val in row.items():
             hist.setdefault(key, [float("nan")] * n).append(val)
-        log.info(
-            "step %d  loss %.3e  rel_l2 %.3e  G=%s", st["step"], st["last_loss"],
-            metrics["rel_l2"], row["grid_size"],
-        )
+        if self.comm.is_main:
+            log.info(
+                "step %d  loss %.3e  rel_l2 %.3e  G=%s", st["step"], st["last_loss"],
+                metrics["rel_l2"], row["grid_size"],
+            )
         return metrics
 
     def _checkpoint(self, path: Path, colloc: Collocation, opt, st) -> None:
+        """Rank 0 writes (atomically) the model, optimizer and every shard's points."""
+        points = colloc.global_state(self.comm)  # collective: all ranks take part
+        balancer = self.balancer.state_dict()
+        if balancer["rba"] is not None:
+            balancer["rba"] = self.comm.all_gather_cat(balancer["rba"].to(self.device)).cpu()
+        if not self.comm.is_main:
+            return
         save_checkpoint(
             path,
             {
                 "model": self.model.state_dict(),
                 "grid_size": grid_size_of(self.model),
                 "optimizer": opt.state_dict(),
-                "points": colloc.state(),
-                "balancer": self.balancer.state_dict(),
+                "points": points,
+                "n_shards": self.n_shards,
+                "balancer": balancer,
                 "state": copy.deepcopy(st),
             },
         )

@@ -24,6 +24,13 @@ Term weights, ``scheme``:
 RBA (Anagnostopoulos et al. 2024): a_i <- gamma a_i + eta |r_i| / max_j |r_j| on the
 residual points, starting from 1; the weights are reset when the points change.
 Causal: ``eps`` walks through ``eps_schedule``, moving on once min_s c_s > ``threshold``.
+
+Data-parallel runs (``comm`` with ``W`` ranks, each holding equal shards of the points):
+slab sums and counts, RBA's ``max_j |r_j|`` and the grad-norm gradients are reduced over
+the ranks, so every rank holds the weights a single process would compute on the union of
+the shards; the causal loss of rank ``r`` is ``(W/S) sum_s c_s T_s,r / n_s`` (``T_s,r``:
+its slab sum, ``n_s``: the global slab count), whose average over the ranks is the loss
+above. RBA point weights stay with their points (local).
 """
 
 from __future__ import annotations
@@ -50,7 +57,11 @@ class LossBalancer:
         causal: CausalConfig,
         time_axis: int | None,
         time_range: tuple[float, float] | None,
+        comm=None,
     ) -> None:
+        from kanpde.train.distributed import Comm
+
+        self.comm = comm if comm is not None else Comm()
         self.base = dict(base_weights)
         self.lam = {t: 1.0 for t in base_weights}
         self.weighting = weighting
@@ -105,15 +116,25 @@ class LossBalancer:
         t = (x_res[:, self.time_axis] - t0) / (t1 - t0)
         return (t * self.causal.n_slabs).long().clamp(0, self.causal.n_slabs - 1)
 
-    def slab_losses(self, sq: Tensor, x_res: Tensor) -> Tensor:
-        """Mean square residual in each time slab ``(S,)`` (empty slabs: 0)."""
+    def _slab_sums(self, sq: Tensor, x_res: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Local slab sums ``(S,)`` (differentiable), global slab sums and counts ``(S,)``
+        (detached, reduced over the ranks)."""
         idx = self.slab_index(x_res)
         s = self.causal.n_slabs
         total = torch.zeros(s, dtype=sq.dtype, device=sq.device).index_add(0, idx, sq)
         count = torch.zeros(s, dtype=sq.dtype, device=sq.device).index_add(
             0, idx, torch.ones_like(sq)
         )
-        return total / count.clamp(min=1)
+        if not self.comm.distributed:
+            return total, total.detach(), count
+        both = self.comm.all_reduce(torch.stack([total.detach(), count]), "sum")
+        return total, both[0], both[1]
+
+    def slab_losses(self, sq: Tensor, x_res: Tensor) -> Tensor:
+        """Mean square residual in each time slab ``(S,)`` over all ranks (empty slabs: 0);
+        differentiable in a single process, detached in a distributed one."""
+        total, g_total, count = self._slab_sums(sq, x_res)
+        return (total if not self.comm.distributed else g_total) / count.clamp(min=1)
 
     def causal_weights(self, slab: Tensor) -> Tensor:
         """``c_s = exp(-eps sum_{q<s} L_q)`` (detached) for slab losses ``(S,)``."""
@@ -121,8 +142,12 @@ class LossBalancer:
         return torch.exp(-self.eps * cum)
 
     def _causal(self, sq: Tensor, x_res: Tensor) -> Tensor:
-        slab = self.slab_losses(sq, x_res)
-        return (self.causal_weights(slab) * slab).mean()
+        total, g_total, count = self._slab_sums(sq, x_res)
+        den = count.clamp(min=1)
+        c = self.causal_weights(g_total / den)
+        if self.comm.distributed:  # this rank's share: the average over ranks is the loss
+            total = total * self.comm.world_size
+        return (c * (total / den)).mean()
 
     # ------------------------------------------------------------------ updates
     def needs_gradients(self, step: int) -> bool:
@@ -136,7 +161,11 @@ class LossBalancer:
             grads = torch.autograd.grad(
                 self.base[t] * loss, params, retain_graph=True, allow_unused=True
             )
-            sq = sum(float((g.detach() ** 2).sum()) for g in grads if g is not None)
+            grads = [g.detach() for g in grads if g is not None]
+            if self.comm.distributed and grads:  # the gradient of the loss over all ranks
+                flat = self.comm.all_reduce(torch.cat([g.reshape(-1) for g in grads]), "mean")
+                grads = [flat]
+            sq = sum(float((g**2).sum()) for g in grads)
             norms[t] = math.sqrt(sq)
         active = {t: g for t, g in norms.items() if self.base[t] > 0 and math.isfinite(g)}
         total = sum(active.values())
@@ -156,14 +185,15 @@ class LossBalancer:
         if self.rba.enabled:
             mag = r.abs().mean(dim=1)
             a = self._rba(r)
-            self.rba_weights = self.rba.gamma * a + self.rba.eta * mag / mag.max().clamp(
+            top = self.comm.all_reduce(mag.max(), "max")  # max over all ranks' points
+            self.rba_weights = self.rba.gamma * a + self.rba.eta * mag / top.clamp(
                 min=torch.finfo(mag.dtype).tiny
             )
         if self.causal.enabled:
             sq = (r**2).mean(dim=1)
             if self.rba.enabled:
                 sq = sq * self.rba_weights**2
-            c = self.causal_weights(self.slab_losses(sq, x_res))
+            c = self.causal_weights(self.slab_losses(sq, x_res).detach())
             self.last_causal_min = float(c.min())
             last = len(self.causal.eps_schedule) - 1
             if self.last_causal_min > self.causal.threshold and self.eps_index < last:
@@ -173,8 +203,9 @@ class LossBalancer:
     def log_row(self) -> dict[str, float]:
         row = {f"weight_{t}": w for t, w in self.weights().items()}
         if self.rba.enabled and self.rba_weights is not None:
-            row["rba_mean"] = float(self.rba_weights.mean())
-            row["rba_max"] = float(self.rba_weights.max())
+            a = self.rba_weights  # equal shards: the mean of the ranks' means
+            row["rba_mean"] = float(self.comm.all_reduce(a.mean(), "mean"))
+            row["rba_max"] = float(self.comm.all_reduce(a.max(), "max"))
         if self.causal.enabled:
             row["causal_eps"] = self.eps
             row["causal_min_weight"] = self.last_causal_min

@@ -1,0 +1,52 @@
+"""One rank of a data-parallel test run (launched by tests through torchrun).
+
+    torchrun --standalone --nproc_per_node=2 tests/train/dist_worker.py cases.json out_dir
+
+``cases.json`` maps a case name to a plain kanpde config (``conf/solve.yaml`` composed);
+each case is trained with :class:`kanpde.train.Trainer` in the process group, and rank 0
+writes ``out_dir/<name>.npz`` (the history, ``final_<metric>``, ``n_points`` of each term).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def train_case(cfg: dict, comm) -> dict[str, np.ndarray]:
+    from kanpde.cli import build
+    from kanpde.train import Trainer
+
+    problem, model, sampler, train_cfg, device, dtype = build(cfg)
+    trainer = Trainer(problem, model, sampler, train_cfg, seed=cfg["seed"],
+                      engine=cfg["derivatives"], device=device, dtype=dtype, comm=comm)
+    result = trainer.fit()
+    out = {f"h_{k}": v for k, v in result.history.items()}
+    out.update({f"final_{k}": np.asarray(v) for k, v in result.final.items()})
+    out["steps"] = np.asarray(result.steps)
+    out["status"] = np.asarray(result.status)
+    return out
+
+
+def main() -> None:
+    from kanpde.train import distributed
+
+    torch.set_num_threads(1)
+    cases = json.loads(Path(sys.argv[1]).read_text())
+    out_dir = Path(sys.argv[2])
+    comm = distributed.init_from_env()
+    try:
+        for name, cfg in cases.items():
+            res = train_case(cfg, comm)
+            if comm.is_main:
+                np.savez(out_dir / f"{name}.npz", **res)
+    finally:
+        distributed.shutdown()
+
+
+if __name__ == "__main__":
+    main()
