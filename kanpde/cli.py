@@ -2,12 +2,15 @@
 
     kanpde problem=<name> model=<name> [key=value ...]    one solve -> results/runs/...
     kanpde -m problem=darcy model=kan,mlp seed=0,1,2        a sweep (Hydra multirun)
+    torchrun --nproc_per_node=<n> -m kanpde ...             one data-parallel solve
 
-Exit status of a single run: 0 completed, 1 diverged or interrupted, 2 configuration error.
+Exit status of a single run: 0 completed, 1 diverged, interrupted or a lost peer process,
+2 configuration error.
 """
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import json
 import logging
@@ -19,6 +22,7 @@ from typing import Any
 
 import torch
 
+from kanpde.train import distributed
 from kanpde.train.config import ConfigError
 
 log = logging.getLogger("kanpde")
@@ -45,6 +49,14 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device: {name!r} requested but CUDA is not available; use auto or cpu")
     return torch.device(name)
+
+
+def rank_device(device: torch.device, comm: distributed.Comm) -> torch.device:
+    """In a data-parallel run each process takes its own GPU: ``cuda`` -> ``cuda:<local
+    rank>``; an explicit ``cuda:<n>`` or the CPU is kept."""
+    if comm.distributed and device.type == "cuda" and device.index is None:
+        return torch.device("cuda", comm.local_rank % torch.cuda.device_count())
+    return device
 
 
 def resolve_dtype(name: str) -> torch.dtype:
@@ -183,7 +195,7 @@ def build(cfg: dict[str, Any]):
     from kanpde.train.config import TrainConfig
 
     check_top_level(cfg)
-    device = resolve_device(cfg["device"])
+    device = rank_device(resolve_device(cfg["device"]), distributed.current())
     dtype = resolve_dtype(cfg["dtype"])
     train_cfg = TrainConfig.from_dict(cfg["train"])
     problem = construct(cfg["problem"], "problem")
@@ -223,8 +235,12 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
     from kanpde.train.edges import edge_functions
 
     problem, model, sampler, train_cfg, device, dtype = build(cfg)
+    comm = distributed.current()
     run_dir.mkdir(parents=True, exist_ok=True)
     n_params = count_parameters(model)
+    if comm.distributed:
+        log.info("data-parallel: %d processes, %s shards of the collocation points",
+                 comm.world_size, train_cfg.shards or comm.world_size)
     log.info(
         "%s | %s %s (%d parameters) | %s %s | derivatives=%s | %s",
         type(problem).__name__, type(backbone_of(model)).__name__, cfg["model"].get("widths"),
@@ -237,6 +253,8 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
     )
     t0 = time.perf_counter()
     result = trainer.fit()
+    if not comm.is_main:  # rank 0 writes the run
+        return result.status
     coords = result.test.coords
     extra = {}
     edges = edge_functions(model, train_cfg.edge_samples)
@@ -264,6 +282,8 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
             "hard_constraint": bool(cfg.get("hard_constraint", False)),
             "grid_size": grid_size_of(model) or 0,
             "derivatives": cfg["derivatives"],
+            "world_size": comm.world_size,
+            "n_shards": trainer.n_shards,
         },
         history=result.history,
         final=result.final,
@@ -295,7 +315,53 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
 
 
 # ------------------------------------------------------------------ Hydra glue
-_STATUS: dict[str, Any] = {"code": 0}
+_STATUS: dict[str, Any] = {"code": 0, "peer_lost": False}
+LAUNCH_ENV = "KANPDE_LAUNCH_TIME"
+_LAUNCH: dict[str, datetime.datetime] = {}
+
+
+def launch_time(pattern: str) -> str:
+    """The ``${kanpde_now:<strftime pattern>}`` resolver of the run and sweep directories.
+
+    The launch time is ``$KANPDE_LAUNCH_TIME`` (ISO format) when set, else the time of the
+    first call in this process; :func:`main` pins it, the same on every rank of a torchrun
+    job (rank 0's), so all ranks and sweep workers resolve the same directory."""
+    raw = os.environ.get(LAUNCH_ENV)
+    if raw:
+        try:
+            return datetime.datetime.fromisoformat(raw).strftime(pattern)
+        except ValueError:
+            raise ConfigError(
+                f"{LAUNCH_ENV}: expected an ISO date-time such as 2025-01-31T12:00:00, "
+                f"got {raw!r}"
+            ) from None
+    return _LAUNCH.setdefault("t", datetime.datetime.now()).strftime(pattern)
+
+
+def _register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("kanpde_now", launch_time, use_cache=True, replace=True)
+
+
+_register_resolvers()
+
+
+def _pin_launch_time(comm: distributed.Comm) -> None:
+    """Rank 0's launch time for every rank (and for the processes they start)."""
+    stamp = os.environ.get(LAUNCH_ENV) or datetime.datetime.now().isoformat(timespec="seconds")
+    os.environ[LAUNCH_ENV] = comm.broadcast_object(stamp)
+
+
+def _quiet_rank_overrides(argv: list[str]) -> list[str]:
+    """Hydra overrides for ranks other than 0: no .hydra/ files and no log file of their
+    own (rank 0 writes them), errors still printed."""
+    out = []
+    for key, value in (("hydra.output_subdir", "null"), ("hydra/job_logging", "disabled"),
+                       ("hydra/hydra_logging", "disabled")):
+        if not any(a.split("=", 1)[0].lstrip("+~") == key for a in argv):
+            out.append(f"{key}={value}")
+    return out
 
 
 def _task(cfg) -> None:
@@ -307,10 +373,23 @@ def _task(cfg) -> None:
     plain = OmegaConf.to_container(cfg, resolve=True)
     yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
     try:
+        distributed.export_submitit_env()  # a multi-task submitit job: torchrun's vars
+        distributed.init_from_env()
         status = solve(plain, run_dir, yaml_text)
     except ConfigError as exc:
         print(f"kanpde: config error: {exc}", file=sys.stderr)
         _STATUS["code"] = max(_STATUS["code"], 2)
+        return
+    except distributed.PeerLost as exc:
+        ckpt = run_dir / "checkpoint.pt"
+        print(
+            f"kanpde: data-parallel run stopped: {exc}\n"
+            f"kanpde: the last checkpoint {ckpt} is intact"
+            f"{'' if ckpt.is_file() else ' (none was written yet)'}; continue with the same "
+            f"command plus hydra.run.dir={run_dir} train.resume=true",
+            file=sys.stderr, flush=True,
+        )
+        _STATUS["code"], _STATUS["peer_lost"] = max(_STATUS["code"], 1), True
         return
     if status != "completed":
         _STATUS["code"] = max(_STATUS["code"], 1)
@@ -324,8 +403,18 @@ def main() -> None:
     if not (path / "solve.yaml").is_file():
         print(f"kanpde: config tree not found at {path} (set KANPDE_CONF)", file=sys.stderr)
         sys.exit(2)
+    try:
+        comm = distributed.init_from_env()  # torchrun: join the process group
+        _pin_launch_time(comm)
+    except (ConfigError, distributed.PeerLost) as exc:
+        print(f"kanpde: {exc}", file=sys.stderr)
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    if not comm.is_main:
+        sys.argv.extend(_quiet_rank_overrides(sys.argv[1:]))
     app = hydra.main(version_base="1.3", config_path=str(path), config_name="solve")(_task)
     app()
+    if not _STATUS["peer_lost"]:  # with a dead peer, leaving the group could block
+        distributed.shutdown()
     sys.exit(_STATUS["code"])
 
 

@@ -241,3 +241,21 @@ def shard_slice(t: Tensor, n_shards: int, shards: Sequence[int]) -> Tensor:
         raise ValueError(f"{t.shape[0]} rows do not split into {n_shards} equal shards")
     n = t.shape[0] // n_shards
     return t[shards[0] * n : (shards[-1] + 1) * n]
+
+
+
+def export_submitit_env() -> bool:
+    """Inside a submitit job of several tasks (``hydra/launcher=slurm`` or
+    ``submitit_local`` with ``tasks_per_node > 1``), set torchrun's variables (``RANK``,
+    ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``) from the job with
+    submitit's own helper, so :func:`init_from_env` joins the tasks into one process group.
+    Returns whether it did; outside such a job (or under torchrun) it does nothing."""
+    if "RANK" in os.environ or not os.environ.get("SUBMITIT_EXECUTOR"):
+        return False
+    from submitit import JobEnvironment
+    from submitit.helpers import TorchDistributedEnvironment
+
+    if JobEnvironment().num_tasks <= 1:
+        return False
+    TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
+    return True
