@@ -4,10 +4,11 @@ Suites: ``models`` (training and physics-informed steps with nested autograd), `
 (Poisson PINN steps with analytic derivative jets vs nested autograd), ``contraction``
 (per-layer jet contraction strategies, the data behind ``contraction="auto"``), ``poisson``
 (the KAN-paper Poisson solve: KAN with grid schedule vs matched MLP and SIREN, time to
-accuracy with jets and with nested autograd).
+accuracy with jets and with nested autograd), ``distributed`` (data-parallel step time and
+speedup on 1 vs 2 gloo processes over a large collocation set).
 Benchmarks print figures; tests never assert timings.
 """
 
-SUITES = ("models", "jets", "contraction", "poisson")
+SUITES = ("models", "jets", "contraction", "poisson", "distributed")
 
 __all__ = ["SUITES"]
