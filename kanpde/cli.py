@@ -374,7 +374,8 @@ def _task(cfg) -> None:
     yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
     try:
         distributed.export_submitit_env()  # a multi-task submitit job: torchrun's vars
-        distributed.init_from_env()
+        if not distributed.init_from_env().is_main:  # rank 0 logs
+            logging.getLogger("kanpde").setLevel(logging.WARNING)
         status = solve(plain, run_dir, yaml_text)
     except ConfigError as exc:
         print(f"kanpde: config error: {exc}", file=sys.stderr)
