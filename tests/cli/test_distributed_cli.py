@@ -144,3 +144,22 @@ def test_resume_after_a_killed_rank_matches_one_uninterrupted_process(killed, re
     for key in ("loss", "rel_l2"):
         assert rec.history[key][-1] == pytest.approx(reference.history[key][-1], rel=1e-9), key
     assert rec.final["rel_l2"] == pytest.approx(reference.final["rel_l2"], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_sigterm_to_torchrun_stops_every_rank_at_the_same_step(tmp_path):
+    """Graceful stop: the ranks agree on the signal, rank 0 checkpoints and writes run.h5
+    with status "interrupted"."""
+    run_dir = tmp_path / "run"
+    proc = _torchrun([*OVERRIDES, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    t0 = time.time()
+    while not (run_dir / "checkpoint.pt").exists():
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.time() - t0 < 240, "no checkpoint appeared"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=240)[0]
+    assert proc.returncode != 0, out
+    rec = read_run(run_dir / "run.h5")
+    assert rec.attrs["status"] == "interrupted", out
+    assert load_checkpoint(run_dir / "checkpoint.pt")["state"]["step"] == rec.attrs["steps"]
