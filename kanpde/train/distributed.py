@@ -151,12 +151,18 @@ class Comm:
         return torch.cat(parts, dim=0)
 
     def broadcast_module(self, module: torch.nn.Module, src: int = 0) -> None:
-        """Overwrite every parameter and buffer with rank ``src``'s (same shapes required)."""
+        """Overwrite every parameter and buffer with rank ``src``'s (same shapes required).
+
+        Broadcast into contiguous copies (a parameter may be a non-contiguous view, e.g. a
+        least-squares solution, which a collective would not write back), then loaded with
+        ``load_state_dict`` so modules recompute tables derived from their buffers."""
         if not self.distributed:
             return
+        state = {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}
+        for t in state.values():
+            self._run("broadcast", dist.broadcast, t, src=src)
         with torch.no_grad():
-            for t in module.state_dict().values():
-                self._run("broadcast", dist.broadcast, t, src=src)
+            module.load_state_dict(state)
 
     def broadcast_object(self, obj, src: int = 0):
         """Rank ``src``'s picklable ``obj`` on every rank."""
