@@ -2,12 +2,15 @@
 
 from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.config import ConfigError, GridSchedule, Phase, Resample, TrainConfig
+from kanpde.train.distributed import Comm, PeerLost, init_from_env
 from kanpde.train.metrics import error_metrics
 from kanpde.train.trainer import Trainer, TrainResult, grid_size_of
 
 __all__ = [
+    "Comm",
     "ConfigError",
     "GridSchedule",
+    "PeerLost",
     "Phase",
     "Resample",
     "TrainConfig",
@@ -15,6 +18,7 @@ __all__ = [
     "Trainer",
     "error_metrics",
     "grid_size_of",
+    "init_from_env",
     "load_checkpoint",
     "save_checkpoint",
 ]
