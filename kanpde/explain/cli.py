@@ -35,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="edges locked to formulas: all (default), none, or 'l.i.j[=fn],...'")
     p.add_argument("--functions", default=None,
                    help=f"comma-separated library subset (default all: {','.join(LIBRARY)})")
-    p.add_argument("--complexity-weight", type=float, default=1.0,
-                   help="ranking: score = log10(1 - R^2) + weight * complexity (default 1)")
+    p.add_argument("--complexity-weight", type=float, default=0.5,
+                   help="ranking: score = log10(1 - R^2) + weight * complexity (default 0.5)")
     p.add_argument("--finetune-steps", type=int, default=50,
                    help="L-BFGS steps fine-tuning the locked formulas on the PDE loss")
     p.add_argument("--points", type=int, default=4000,

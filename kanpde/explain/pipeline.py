@@ -61,7 +61,7 @@ class ExplainOptions:
     symbolic: bool = True
     lock: str = "all"  # "all" | "none" | "l.i.j[=fn],..."
     functions: list[str] | None = None
-    complexity_weight: float = 1.0
+    complexity_weight: float = 0.5
     r2_floor: float = 1e-8
     finetune_steps: int = 50
     n_points: int = 4000
