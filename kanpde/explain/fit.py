@@ -30,7 +30,7 @@ from kanpde.explain.library import LibraryFunction, get_functions
 
 _BETAS = np.concatenate([-np.geomspace(0.1, 12.0, 36)[::-1], np.geomspace(0.1, 12.0, 36)])
 _GAMMAS = np.linspace(-6.0, 6.0, 49)
-_N_REFINE = 4
+_N_REFINE = 3
 _MAX_POINTS = 512
 
 
@@ -121,7 +121,7 @@ def _refine(fn: LibraryFunction, u: np.ndarray, y: np.ndarray, p0: Sequence[floa
 
     try:
         sol = least_squares(residual, np.asarray(p0, dtype=float), method="lm",
-                            xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
+                            xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=300)
     except ValueError:
         return np.asarray(p0, dtype=float)
     return sol.x
