@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"comma-separated library subset (default all: {','.join(LIBRARY)})")
     p.add_argument("--complexity-weight", type=float, default=0.5,
                    help="ranking: score = log10(1 - R^2) + weight * complexity (default 0.5)")
+    p.add_argument("--r2-floor", type=float, default=1e-6,
+                   help="ranking: 1 - R^2 below this counts as a perfect fit (default 1e-6)")
     p.add_argument("--finetune-steps", type=int, default=50,
                    help="L-BFGS steps fine-tuning the locked formulas on the PDE loss")
     p.add_argument("--points", type=int, default=4000,
@@ -66,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock=args.lock,
         functions=None if args.functions is None else
         [f.strip() for f in args.functions.split(",") if f.strip()],
-        complexity_weight=args.complexity_weight, finetune_steps=args.finetune_steps,
+        complexity_weight=args.complexity_weight, r2_floor=args.r2_floor,
+        finetune_steps=args.finetune_steps,
         n_points=args.points, snap_tol=args.snap_tol, figures=not args.no_figures,
         device=args.device,
     )

@@ -189,7 +189,7 @@ def fit_edge(x: np.ndarray, y: np.ndarray, functions: Sequence[str] | None = Non
     return [fit_function(x, y, fn) for fn in get_functions(functions)]
 
 
-def rank_fits(fits: Sequence[EdgeFit], complexity_weight: float = 0.5, floor: float = 1e-8
+def rank_fits(fits: Sequence[EdgeFit], complexity_weight: float = 0.5, floor: float = 1e-6
               ) -> list[EdgeFit]:
     """Fits sorted best first by :meth:`EdgeFit.score`; fits with ``R^2 = -inf`` last."""
     if not float(complexity_weight) >= 0:

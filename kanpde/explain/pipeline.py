@@ -62,7 +62,7 @@ class ExplainOptions:
     lock: str = "all"  # "all" | "none" | "l.i.j[=fn],..."
     functions: list[str] | None = None
     complexity_weight: float = 0.5
-    r2_floor: float = 1e-8
+    r2_floor: float = 1e-6
     finetune_steps: int = 50
     n_points: int = 4000
     snap_tol: float = 1e-4
