@@ -26,7 +26,13 @@ from kanpde.explain.formula import Formula, formula_error, tidy
 from kanpde.explain.importance import edge_magnitudes, edge_scores, node_scores
 from kanpde.explain.library import LIBRARY, LibraryFunction, get_functions
 from kanpde.explain.pipeline import ExplainOptions, explain, load_run
-from kanpde.explain.pruning import apply_masks, current_masks, live_counts, prune_masks
+from kanpde.explain.pruning import (
+    apply_masks,
+    current_masks,
+    live_counts,
+    prune_masks,
+    prune_model,
+)
 from kanpde.explain.regularization import layer_entropy, layer_l1, sparsity_penalty
 from kanpde.explain.symbolic import SymbolicKAN
 
@@ -62,6 +68,7 @@ __all__ = [
     "node_scores",
     "pde_loss",
     "prune_masks",
+    "prune_model",
     "rank_fits",
     "sparsity_penalty",
     "tidy",

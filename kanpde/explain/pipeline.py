@@ -284,6 +284,11 @@ def explain(run_dir: str | os.PathLike[str], options: ExplainOptions | None = No
     run = load_run(run_dir, options.device)
     model = run.model
     kan, _ = kan_backbone(model)
+    if isinstance(lock_spec, dict):
+        for l, i, j in lock_spec:
+            if not (l < len(kan.layers) and i < kan.layers[l].in_features
+                    and j < kan.layers[l].out_features):
+                raise ValueError(f"lock: edge {l}.{i}.{j} does not exist in KAN {kan.widths}")
     coords = np.asarray(run.record.eval["coords"], dtype=np.float64)
     u_ref = np.asarray(run.record.eval["u_ref"], dtype=np.float64)
     points = training_points(run, options.n_points)

@@ -65,3 +65,19 @@ def live_counts(masks: list[Tensor]) -> tuple[int, list[int]]:
         widths.append(int((masks[l - 1].any(dim=0) & masks[l].any(dim=1)).sum()))
     widths.append(int(masks[-1].shape[1]))
     return edges, widths
+
+
+def prune_model(model: torch.nn.Module, points: Tensor, threshold: float) -> list[Tensor]:
+    """Prune the KAN inside ``model`` by its edge scores over physical ``points`` ``(N, d)``.
+
+    Scores from :func:`kanpde.explain.importance.edge_scores` of the activations at the
+    points; already pruned edges stay pruned. Returns the new bool masks (installed).
+    """
+    from kanpde.explain.activations import kan_backbone, model_activations
+    from kanpde.explain.importance import edge_scores
+
+    kan, _ = kan_backbone(model)
+    masks = prune_masks(edge_scores(model_activations(model, points)), threshold,
+                        current_masks(kan))
+    apply_masks(kan, masks)
+    return masks
