@@ -25,7 +25,7 @@ from kanpde.explain.fit import EdgeFit, fit_edge, fit_function, rank_fits
 from kanpde.explain.formula import Formula, formula_error, tidy
 from kanpde.explain.importance import edge_magnitudes, edge_scores, node_scores
 from kanpde.explain.library import LIBRARY, LibraryFunction, get_functions
-from kanpde.explain.pipeline import ExplainOptions, explain, load_run
+from kanpde.explain.pipeline import ExplainOptions, explain_run, load_run
 from kanpde.explain.pruning import (
     apply_masks,
     current_masks,
@@ -50,7 +50,7 @@ __all__ = [
     "edge_activations",
     "edge_magnitudes",
     "edge_scores",
-    "explain",
+    "explain_run",
     "finetune",
     "fit_edge",
     "fit_function",

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 bad input)."""
-    from kanpde.explain.pipeline import ExplainOptions, explain
+    from kanpde.explain.pipeline import ExplainOptions, explain_run
     from kanpde.train.config import ConfigError
 
     args = _parser().parse_args(argv)
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kanpde-explain: error: {exc}", file=sys.stderr)
         return 2
     try:
-        explain(args.run_dir, options)
+        explain_run(args.run_dir, options)
     except (ValueError, ConfigError) as exc:
         print(f"kanpde-explain: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Explain a finished run: importance, pruning, symbolic formula, figures, record.
 
 :func:`load_run` rebuilds the problem and the trained model of a run directory from its
-``run.h5`` (config and model state). :func:`explain` then
+``run.h5`` (config and model state). :func:`explain_run` then
 
 1. takes the activations of every edge over the run's training points (its sampler and
    seed; interior and boundary points), and the edge and node scores;
@@ -273,7 +273,7 @@ def _choose_locks(acts, masks, ranked, spec) -> dict[Edge, EdgeFit]:
     return out
 
 
-def explain(run_dir: str | os.PathLike[str], options: ExplainOptions | None = None,
+def explain_run(run_dir: str | os.PathLike[str], options: ExplainOptions | None = None,
             log=print) -> dict[str, Any]:
     """Run the whole explanation (see the module docstring); return the report dict."""
     from kanpde.io import add_group
