@@ -47,7 +47,7 @@ from kanpde.explain.formula import Formula, tidy
 from kanpde.explain.importance import edge_scores, node_scores
 from kanpde.explain.library import get_functions
 from kanpde.explain.pruning import apply_masks, current_masks, live_counts, prune_masks
-from kanpde.explain.symbolic import Edge, SymbolicKAN
+from kanpde.explain.symbolic import Edge, SymbolicKAN, split_model
 
 EXACT_TOL = 1e-6  # max_abs below which a formula is called equivalent to the reference
 
@@ -337,7 +337,15 @@ def explain_run(run_dir: str | os.PathLike[str], options: ExplainOptions | None 
 
     fits_for_plot: dict[Edge, EdgeFit] = {}
     formula: Formula | None = None
+    symbolic_ok = options.symbolic
     if options.symbolic:
+        try:
+            split_model(model)
+        except ValueError as exc:
+            symbolic_ok = False
+            report["formula"] = {"text": None, "note": f"no formula: {exc}"}
+            log(f"no formula: {exc}")
+    if symbolic_ok:
         ranked, _ = _fit_all(acts, masks, options)
         report["symbolic_fits"] = {
             ".".join(map(str, e)): [f.as_dict() for f in fits[:3]] for e, fits in ranked.items()

@@ -84,3 +84,12 @@ def test_console_entry_point_one_line_error(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_hard_constraint_run_is_explained_without_formula(tmp_path):
+    run = make_run(tmp_path / "hc", ["problem=poisson", "model.widths=[2,2,1]",
+                                     "hard_constraint=true"])
+    assert main([str(run), "--no-figures", "--prune", "0.01", "--retrain-steps", "1"]) == 0
+    report = json.loads((run / "explain.json").read_text())
+    assert report["formula"]["text"] is None and "not supported" in report["formula"]["note"]
+    assert report["pruning"]["edges_before"] == 6
