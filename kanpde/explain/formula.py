@@ -5,8 +5,8 @@
 1. ``expand`` (also inside function arguments), so nested affine maps collapse into one
    coefficient per term, e.g. ``cos(3.1415926 x - 3.1415927 y + 1e-11)``;
 2. snapping: each float constant ``f`` is replaced by the simplest "nice" number within
-   ``tol * max(1, |f|)`` -- 0, ``p/q`` and ``(p/q) pi`` with ``q <= 12`` -- else rounded to
-   ``digits`` significant digits;
+   ``tol * max(1, |f|)`` -- 0, ``p/q`` and ``(p/q) pi`` with ``q <= 12``, ``|p| <= 24`` --
+   else rounded to ``digits`` significant digits;
 3. ``simplify`` (only when the expression is small enough, ``max_ops``);
 
 each stage is kept only when its numerical error against the reference stays within
@@ -27,6 +27,7 @@ import numpy as np
 import sympy
 
 _MAX_DEN = 12
+_MAX_NUM = 24
 
 
 def formula_error(expr: sympy.Expr, names: Sequence[str], coords: np.ndarray,
@@ -47,14 +48,15 @@ def formula_error(expr: sympy.Expr, names: Sequence[str], coords: np.ndarray,
 
 
 def nice_number(f: float, tol: float) -> sympy.Expr | None:
-    """The simplest of 0, ``p/q``, ``(p/q) pi`` (``q <= 12``) within ``tol * max(1, |f|)``."""
+    """The simplest of 0, ``p/q``, ``(p/q) pi`` (``q <= 12``, ``|p| <= 24``) within
+    ``tol * max(1, |f|)``, else None."""
     bound = tol * max(1.0, abs(f))
     if abs(f) <= bound:
         return sympy.Integer(0)
     best: tuple[int, sympy.Expr] | None = None
     for scale, sym in ((1.0, sympy.Integer(1)), (math.pi, sympy.pi)):
         r = Fraction(f / scale).limit_denominator(_MAX_DEN)
-        if abs(float(r) * scale - f) <= bound:
+        if abs(r.numerator) <= _MAX_NUM and abs(float(r) * scale - f) <= bound:
             cost = r.denominator + (0 if scale == 1.0 else 3) + len(str(abs(r.numerator)))
             cand = sympy.Rational(r.numerator, r.denominator) * sym
             if best is None or cost < best[0]:
