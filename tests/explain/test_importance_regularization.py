@@ -126,7 +126,7 @@ def test_trainer_adds_the_penalty():
         col = Collocation(problem, make_sampler("sobol"), 64, 16, cfg.resample, 0,
                           torch.device("cpu"), torch.float64)
         total, _, _ = trainer.loss(col.points)
-        losses[l1] = (float(total), float(sparsity_penalty(model, col.points["residual"],
-                                                            l1, 0.0)))
+        penalty = sparsity_penalty(model, col.points["residual"], l1, 0.0).detach()
+        losses[l1] = (float(total.detach()), float(penalty))
     assert losses[0.5][0] == pytest.approx(losses[0.0][0] + losses[0.5][1], rel=1e-12)
     assert losses[0.5][1] > 0 and math.isfinite(losses[0.5][0])
