@@ -241,7 +241,8 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def _fit_all(acts, masks, options: ExplainOptions) -> tuple[dict[Edge, list[EdgeFit]], dict]:
+def _fit_all(acts, masks, options: ExplainOptions) -> dict[Edge, list[EdgeFit]]:
+    """Ranked fits of every live edge."""
     ranked: dict[Edge, list[EdgeFit]] = {}
     for l, a in enumerate(acts):
         x = a.x.double().cpu().numpy()
@@ -252,7 +253,7 @@ def _fit_all(acts, masks, options: ExplainOptions) -> tuple[dict[Edge, list[Edge
                     ranked[(l, i, j)] = rank_fits(
                         fit_edge(x[:, i], phi[:, i, j], options.functions),
                         options.complexity_weight, options.r2_floor)
-    return ranked, {}
+    return ranked
 
 
 def _choose_locks(acts, masks, ranked, spec) -> dict[Edge, EdgeFit]:
@@ -346,7 +347,7 @@ def explain_run(run_dir: str | os.PathLike[str], options: ExplainOptions | None 
             report["formula"] = {"text": None, "note": f"no formula: {exc}"}
             log(f"no formula: {exc}")
     if symbolic_ok:
-        ranked, _ = _fit_all(acts, masks, options)
+        ranked = _fit_all(acts, masks, options)
         report["symbolic_fits"] = {
             ".".join(map(str, e)): [f.as_dict() for f in fits[:3]] for e, fits in ranked.items()
         }
