@@ -9,6 +9,7 @@
     finetune        L-BFGS on the PDE loss
     formula         expand, snap constants, simplify, error against the reference
     figures         edge plots with input histograms, network diagram (headless)
+    runs            a finished run rebuilt from run.h5 (problem, model, training points)
     pipeline, cli   ``kanpde-explain <run dir>``: all of it from a finished run
 """
 
@@ -25,7 +26,7 @@ from kanpde.explain.fit import EdgeFit, fit_edge, fit_function, rank_fits
 from kanpde.explain.formula import Formula, formula_error, tidy
 from kanpde.explain.importance import edge_magnitudes, edge_scores, node_scores
 from kanpde.explain.library import LIBRARY, LibraryFunction, get_functions
-from kanpde.explain.pipeline import ExplainOptions, explain_run, load_run
+from kanpde.explain.pipeline import ExplainOptions, explain_run
 from kanpde.explain.pruning import (
     apply_masks,
     current_masks,
@@ -34,6 +35,7 @@ from kanpde.explain.pruning import (
     prune_model,
 )
 from kanpde.explain.regularization import layer_entropy, layer_l1, sparsity_penalty
+from kanpde.explain.runs import LoadedRun, accuracy, load_run, training_points
 from kanpde.explain.symbolic import SymbolicKAN
 
 __all__ = [
@@ -43,8 +45,10 @@ __all__ = [
     "Formula",
     "LayerActivations",
     "LayerPlotData",
+    "LoadedRun",
     "LibraryFunction",
     "SymbolicKAN",
+    "accuracy",
     "apply_masks",
     "current_masks",
     "edge_activations",
@@ -72,4 +76,5 @@ __all__ = [
     "rank_fits",
     "sparsity_penalty",
     "tidy",
+    "training_points",
 ]

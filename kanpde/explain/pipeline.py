@@ -26,13 +26,12 @@ import math
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from kanpde.explain.activations import (
     LayerActivations,
@@ -47,6 +46,7 @@ from kanpde.explain.formula import Formula, tidy
 from kanpde.explain.importance import edge_scores, node_scores
 from kanpde.explain.library import get_functions
 from kanpde.explain.pruning import apply_masks, current_masks, live_counts, prune_masks
+from kanpde.explain.runs import LoadedRun, accuracy, load_run, training_points
 from kanpde.explain.symbolic import Edge, SymbolicKAN, split_model
 
 EXACT_TOL = 1e-6  # max_abs below which a formula is called equivalent to the reference
@@ -54,7 +54,7 @@ EXACT_TOL = 1e-6  # max_abs below which a formula is called equivalent to the re
 
 @dataclass
 class ExplainOptions:
-    """Options of :func:`explain` (validated by :meth:`validate`, ValueError naming them)."""
+    """Options of :func:`explain_run` (checked by :meth:`validate`, ValueError naming them)."""
 
     prune: float | None = None  # relative edge-score threshold in [0, 1)
     retrain_steps: int = 50
@@ -112,74 +112,6 @@ def parse_lock(spec: str) -> str | dict[Edge, str | None]:
             get_functions([fn])
         out[(int(m.group(1)), int(m.group(2)), int(m.group(3)))] = fn
     return out
-
-
-@dataclass
-class LoadedRun:
-    """A run rebuilt from its ``run.h5``."""
-
-    run_dir: Path
-    record: Any
-    cfg: dict[str, Any]
-    problem: Any
-    model: torch.nn.Module
-    sampler: Any
-    train_cfg: Any
-    device: torch.device
-    dtype: torch.dtype
-    names: list[str] = field(default_factory=list)
-
-
-def load_run(run_dir: str | os.PathLike[str], device: str | None = None) -> LoadedRun:
-    """Rebuild problem and trained model from ``run_dir/run.h5`` (see module docstring).
-
-    Raises FileNotFoundError (no run.h5), ValueError (not a KAN run, bad config).
-    """
-    from kanpde.cli import build, resolve_device
-    from kanpde.io import load_state_dict_tensors, read_run
-
-    run_dir = Path(run_dir)
-    path = run_dir / "run.h5"
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(run_dir)!r} holds no run.h5")
-    record = read_run(path)
-    cfg = yaml.safe_load(record.config)
-    if not isinstance(cfg, dict):
-        raise ValueError(f"{path}: the stored config is not a mapping")
-    if device is not None:
-        cfg["device"] = device
-    problem, model, sampler, train_cfg, dev, dtype = build(cfg)
-    if device is not None:
-        dev = resolve_device(device)
-    model.load_state_dict(load_state_dict_tensors(record))
-    model = model.to(dev, dtype)
-    kan_backbone(model)
-    return LoadedRun(run_dir, record, cfg, problem, model, sampler, train_cfg, dev, dtype,
-                     list(problem.names))
-
-
-def accuracy(model: torch.nn.Module, coords: np.ndarray, u_ref: np.ndarray) -> dict[str, float]:
-    """``rel_l2`` and ``max_abs`` of ``model`` at ``coords`` ``(n, d)`` vs ``u_ref`` ``(n, k)``."""
-    ref_p = next(model.parameters())
-    x = torch.as_tensor(coords).to(ref_p.device, ref_p.dtype)
-    with torch.no_grad():
-        pred = torch.cat([model(x[s : s + 8192]) for s in range(0, x.shape[0], 8192)])
-    pred = pred.double().cpu().numpy()
-    err = pred - np.asarray(u_ref, dtype=np.float64)
-    if not np.all(np.isfinite(err)):
-        return {"rel_l2": math.inf, "max_abs": math.inf}
-    norm = float(np.linalg.norm(u_ref))
-    return {"rel_l2": float(np.linalg.norm(err) / norm) if norm > 0 else math.inf,
-            "max_abs": float(np.abs(err).max())}
-
-
-def training_points(run: LoadedRun, n_points: int) -> dict[str, torch.Tensor]:
-    """The run's collocation points (its sampler and seed), at most ``n_points`` interior."""
-    tc = run.train_cfg
-    n_int = min(tc.n_interior, n_points)
-    n_bnd = max(min(tc.n_boundary, n_points // 4), 8)
-    pts = run.problem.sample_points(run.sampler, n_int, n_bnd, int(run.cfg.get("seed", 0)))
-    return {k: v.to(run.device, run.dtype) for k, v in pts.items()}
 
 
 def _retrain(run: LoadedRun, model: torch.nn.Module, steps: int) -> dict[str, float]:
