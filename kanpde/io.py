@@ -22,6 +22,9 @@ Layout (``n`` evaluation points, ``dim_in`` coordinates, ``dim_out`` solution co
                       group attrs: class (str), description (JSON text)
     /<group>/<name>   extra groups, e.g. /edges/x (M, in) and /edges/phi (M, in, out): the
                       sample inputs and values of the first KAN layer's edge functions
+    /explain/         added later by ``kanpde-explain`` (:func:`add_group`): score_<l>,
+                      mask_<l> (d_l, d_l+1) per KAN layer; attrs report (JSON text) and,
+                      when composed, formula, formula_latex, formula_max_abs, formula_rel_l2
 
 Strings are stored as UTF-8 variable-length strings; groups keep their insertion order.
 
