@@ -22,6 +22,9 @@ Layout (``n`` evaluation points, ``dim_in`` coordinates, ``dim_out`` solution co
                       group attrs: class (str), description (JSON text)
     /<group>/<name>   extra groups, e.g. /edges/x (M, in) and /edges/phi (M, in, out): the
                       sample inputs and values of the first KAN layer's edge functions
+    /explain/         added later by ``kanpde-explain`` (:func:`add_group`): score_<l>,
+                      mask_<l> (d_l, d_l+1) per KAN layer; attrs report (JSON text) and,
+                      when composed, formula, formula_latex, formula_max_abs, formula_rel_l2
 
 Strings are stored as UTF-8 variable-length strings; groups keep their insertion order.
 
@@ -55,8 +58,10 @@ __all__ = [
     "REQUIRED_ATTRS",
     "SCHEMA_VERSION",
     "RunRecord",
+    "add_group",
     "environment_versions",
     "load_state_dict_tensors",
+    "read_group_attrs",
     "read_run",
     "write_run",
 ]
@@ -570,6 +575,65 @@ def write_run(
         raise
     _fsync_path(dest.parent, directory=True)
     return dest
+
+
+def add_group(
+    path: str | os.PathLike[str],
+    group: str,
+    datasets: Mapping[str, Any],
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Add (or replace) the extra group ``/<group>`` of an existing run file, atomically.
+
+    ``datasets``: name -> numeric array; ``attrs``: name -> None / bool / int / float / str
+    or a flat sequence (as root attrs). The file is copied to a temporary file beside it,
+    the group written there, and the copy renamed over ``path`` (:func:`os.replace`): a reader
+    sees the old or the new file, never a partial one. The schema groups (history, final,
+    eval, model) cannot be replaced.
+    """
+    import shutil
+
+    dest = Path(path)
+    if not dest.is_file():
+        raise FileNotFoundError(f"run file {str(dest)!r} does not exist")
+    _check_name(group, "group")
+    if group in _RESERVED_GROUPS:
+        raise ValueError(f"group {group!r} is part of the run schema; use another name")
+    data = _validate_extra({group: datasets})[group]
+    plain = {_check_name(k, "attrs key"): _attr_value(v, f"attrs[{k!r}]")
+             for k, v in (attrs or {}).items()}
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    try:
+        shutil.copyfile(dest, tmp)
+        with h5py.File(tmp, "r+") as f:
+            if group in f:
+                del f[group]
+            g = f.create_group(group, track_order=True)
+            for key, value in plain.items():
+                if isinstance(value, str):
+                    g.attrs.create(key, value, dtype=_STR_DTYPE)
+                else:
+                    g.attrs[key] = value
+            for name, value in data.items():
+                _create_dataset(g, name, _numeric_array(value, f"datasets[{name!r}]"),
+                                compress=True)
+            f.flush()
+        _fsync_path(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_path(dest.parent, directory=True)
+    return dest
+
+
+def read_group_attrs(path: str | os.PathLike[str], group: str) -> dict[str, Any]:
+    """The attributes of ``/<group>`` of a run file as plain Python (empty when absent)."""
+    with h5py.File(Path(path), "r") as f:
+        if group not in f:
+            return {}
+        return {k: _plain(v) for k, v in f[group].attrs.items()}
 
 
 # --------------------------------------------------------------------------------------

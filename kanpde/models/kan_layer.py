@@ -12,6 +12,10 @@ inputs, ``(N, in, n)``, and contracted with the scaled coefficients
 
 Parameters: ``base_weight`` ``(in, out)``, ``spline_coef`` ``(in, n, out)``,
 ``spline_scale`` ``(in, out)``; the basis (and its ``grid`` buffer) is the submodule ``basis``.
+Buffer ``edge_mask`` ``(in, out)`` (ones by default): ``phi_ij`` is multiplied by
+``edge_mask[i, j]`` in :meth:`KANLayer.forward` and :meth:`KANLayer.forward_jet`, so a pruned
+edge (mask 0) contributes nothing and receives no gradient (see :mod:`kanpde.explain.pruning`);
+checkpoints written before the mask existed load with all edges active.
 
 Initialisation (KAN paper): ``c ~ U(-1/2, 1/2) noise_scale / G`` (small noise),
 ``w_spline = 1 / sqrt(in)``, ``w_base ~ U(-r, r)`` with the Xavier bound
@@ -144,6 +148,7 @@ class KANLayer(nn.Module):
         self.base_weight = nn.Parameter(base.to(dtype=dtype, device=device))
         self.spline_coef = nn.Parameter(coef.to(dtype=dtype, device=device))
         self.spline_scale = nn.Parameter(scale.to(dtype=dtype, device=device))
+        self.register_buffer("edge_mask", torch.ones(n_in, n_out, dtype=dtype, device=device))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -170,8 +175,12 @@ class KANLayer(nn.Module):
         )
 
     def spline_weight(self) -> Tensor:
-        """``W = w_spline * c`` ``(in, n, out)``."""
-        return self.spline_coef * self.spline_scale.unsqueeze(1)
+        """``W = mask * w_spline * c`` ``(in, n, out)``."""
+        return self.spline_coef * (self.spline_scale * self.edge_mask).unsqueeze(1)
+
+    def masked_base_weight(self) -> Tensor:
+        """``mask * w_base`` ``(in, out)``."""
+        return self.base_weight * self.edge_mask
 
     def _check_input(self, x: Tensor) -> None:
         if x.dim() != 2 or x.shape[1] != self.in_features:
@@ -199,7 +208,7 @@ class KANLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``(N, in) -> (N, out)``; twice differentiable (nested autograd works)."""
         self._check_input(x)
-        base = self.activation(x) @ self.base_weight  # (N, out)
+        base = self.activation(x) @ self.masked_base_weight()  # (N, out)
         if self.basis.local_size is None:
             feats = self.basis(x).reshape(x.shape[0], -1)  # (N, in n)
             return feats @ self.spline_weight().reshape(-1, self.out_features) + base
@@ -240,7 +249,7 @@ class KANLayer(nn.Module):
         outer = jet.outer_d1()  # (N, P, in)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
-        y = base @ self.base_weight  # (N, ch, out)
+        y = base @ self.masked_base_weight()  # (N, ch, out)
         mode = self.contraction_mode()
         if mode == "matmul":  # global basis: dense values (N, in, 3, n)
             values = torch.stack(self.basis.evaluate(x, 2), dim=2)
@@ -338,6 +347,9 @@ class KANLayer(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a saved model may have another grid size (after extend_grid): adopt its shapes
+        mask_key = prefix + "edge_mask"
+        if mask_key not in state_dict:  # written before edge masks existed: all edges active
+            state_dict[mask_key] = torch.ones_like(self.edge_mask)
         key = prefix + "spline_coef"
         if key in state_dict and state_dict[key].shape != self.spline_coef.shape:
             self.spline_coef = nn.Parameter(

@@ -188,6 +188,24 @@ class CausalConfig:
 
 
 @dataclass
+class SparsityConfig:
+    """KAN sparsity regularization (KAN paper 2.5.1, :mod:`kanpde.explain.regularization`):
+    ``l1 * sum_l |Phi^l|_1 + entropy * sum_l S(Phi^l)`` over the interior points is added to
+    the loss; both 0 (the default) switches it off. KAN backbones only."""
+
+    l1: float = 0.0
+    entropy: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.l1 or self.entropy)
+
+    def validate(self, key: str) -> None:
+        _positive(self.l1, f"{key}.l1", allow_zero=True)
+        _positive(self.entropy, f"{key}.entropy", allow_zero=True)
+
+
+@dataclass
 class TrainConfig:
     """Everything the trainer needs besides the problem, the model and the sampler."""
 
@@ -201,6 +219,7 @@ class TrainConfig:
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     rba: RBAConfig = field(default_factory=RBAConfig)
     causal: CausalConfig = field(default_factory=CausalConfig)
+    sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     max_time_s: float = 0.0
     eval_every: int = 100
     eval_batch: int = 16384
@@ -231,6 +250,7 @@ class TrainConfig:
         self.weighting.validate(f"{key}.weighting")
         self.rba.validate(f"{key}.rba")
         self.causal.validate(f"{key}.causal")
+        self.sparsity.validate(f"{key}.sparsity")
         _positive(self.max_time_s, f"{key}.max_time_s", allow_zero=True)
         _positive(self.eval_every, f"{key}.eval_every", integer=True)
         _positive(self.eval_batch, f"{key}.eval_batch", integer=True)
@@ -255,7 +275,7 @@ class TrainConfig:
         grid_raw = data.pop("grid", None)
         resample_raw = data.pop("resample", None)
         weights = data.pop("loss_weights", None) or {}
-        subs = {name: data.pop(name, None) for name in ("weighting", "rba", "causal")}
+        subs = {name: data.pop(name, None) for name in ("weighting", "rba", "causal", "sparsity")}
         subs["resample"] = resample_raw
         kwargs: dict[str, Any] = dict(data)
         if phases_raw is not None:
@@ -275,7 +295,8 @@ class TrainConfig:
             grid_raw["sizes"] = list(grid_raw.get("sizes") or [])
             kwargs["grid"] = GridSchedule(**grid_raw)
         for name, sub in (("resample", Resample), ("weighting", WeightingConfig),
-                          ("rba", RBAConfig), ("causal", CausalConfig)):
+                          ("rba", RBAConfig), ("causal", CausalConfig),
+                          ("sparsity", SparsityConfig)):
             raw = subs[name]
             if raw is not None:
                 if not isinstance(raw, dict):

@@ -37,5 +37,5 @@ def edge_functions(model: torch.nn.Module, n_samples: int) -> dict[str, np.ndarr
     x = lo + t * (hi - lo)  # (M, in)
     basis = layer.basis(x)  # (M, in, n)
     phi = torch.einsum("min,ino->mio", basis, w)
-    phi = phi + layer.activation(x).unsqueeze(-1) * layer.base_weight.unsqueeze(0)
+    phi = phi + layer.activation(x).unsqueeze(-1) * layer.masked_base_weight().unsqueeze(0)
     return {"x": x.double().cpu().numpy(), "phi": phi.double().cpu().numpy()}

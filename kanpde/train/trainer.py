@@ -2,7 +2,8 @@
 
 Loss (per step): ``L = sum_t w_t * mean(r_t^2)`` over the problem's terms ``t`` (the PDE
 residual and each condition), with ``w_t`` the problem's loss weights overridden by
-``train.loss_weights``. Each phase runs its optimizer for its number of steps; the global
+``train.loss_weights`` (plus the KAN sparsity penalty when ``train.sparsity`` is on). Each
+phase runs its optimizer for its number of steps; the global
 step counts across phases. Evaluation on the test set every ``eval_every`` steps fills the
 history; a checkpoint every ``checkpoint_every`` steps (and at the end, or on SIGTERM) lets
 ``resume=True`` continue to the same final state as an uninterrupted run.
@@ -150,6 +151,13 @@ class Trainer:
             weights, config.weighting, config.rba, config.causal, t_axis, t_range, self.comm
         )
         self.comm.broadcast_module(self.model)  # replicas start equal
+        if config.sparsity.active:
+            from kanpde.explain.activations import kan_backbone
+
+            try:
+                kan_backbone(self.model)
+            except ValueError as exc:
+                raise ConfigError(f"train.sparsity: {exc}") from exc
         if (config.grid.extend_at or config.grid.update_every) and not _has_grid(self.model):
             log.info("model has no KAN grid: the grid schedule is ignored")
 
@@ -168,6 +176,11 @@ class Trainer:
         terms = self.balancer.term_losses(pointwise, points["residual"])
         w = self.weights
         total = sum(w[t] * v for t, v in terms.items())
+        sp = self.cfg.sparsity
+        if sp.active:
+            from kanpde.explain.regularization import sparsity_penalty
+
+            total = total + sparsity_penalty(self.model, points["residual"], sp.l1, sp.entropy)
         return total, terms, pointwise
 
     # ------------------------------------------------------------ the loop

@@ -1,0 +1,108 @@
+"""Per-edge activations of a KAN: the value of every edge function at given points.
+
+For layer ``l`` with inputs ``h^l`` ``(N, d_l)`` the edge activations are
+
+    phi^l[n, i, j] = mask_ij (w_base_ij b(h^l_ni) + sum_m W_imj B_m(h^l_ni))   (N, d_l, d_{l+1})
+
+and the layer output is their sum over inputs, ``h^{l+1}_nj = sum_i phi^l[n, i, j]``.
+
+:func:`kan_backbone` finds the KAN inside a physical model (``ScaledModel``, ``Embedded``,
+``HardConstraint`` wrappers) and maps physical points to the KAN's own inputs (scaled to
+``[-1, 1]``, embedded), so activations are taken over the points a model actually sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from kanpde.models.kan import KAN
+from kanpde.models.kan_layer import KANLayer
+
+
+def edge_activations(layer: KANLayer, x: Tensor) -> Tensor:
+    """``phi[n, i, j]`` ``(N, in, out)`` of one layer at its inputs ``x`` ``(N, in)``.
+
+    Differentiable (used by the sparsity regularization); masked edges are exactly 0.
+    """
+    layer._check_input(x)
+    basis = layer.basis(x)  # (N, in, n)
+    phi = torch.einsum("nim,imo->nio", basis, layer.spline_weight())
+    return phi + layer.activation(x).unsqueeze(-1) * layer.masked_base_weight().unsqueeze(0)
+
+
+def kan_backbone(model: nn.Module, x: Tensor | None = None) -> tuple[KAN, Tensor | None]:
+    """The KAN inside ``model`` and ``x`` ``(N, dim_in)`` mapped to that KAN's inputs.
+
+    Unwraps ``ScaledModel`` (applies its scaling), ``Embedded`` (applies its embedding) and
+    ``HardConstraint`` (same inputs); raises ValueError when no KAN is found.
+    """
+    from kanpde.models import Embedded, ScaledModel
+
+    net = model
+    for _ in range(16):
+        if isinstance(net, KAN):
+            return net, x
+        if isinstance(net, ScaledModel):
+            x = None if x is None else net.scaling(x)
+            net = net.net
+        elif isinstance(net, Embedded):
+            x = None if x is None else net.embedding(x)
+            net = net.net
+        elif isinstance(getattr(net, "model", None), nn.Module):
+            net = net.model
+        else:
+            break
+    raise ValueError(
+        f"model={type(model).__name__} has no KAN backbone; interpretability needs a KAN "
+        "(model=kan)"
+    )
+
+
+@dataclass
+class LayerActivations:
+    """One layer's inputs ``x`` ``(N, in)`` and edge activations ``phi`` ``(N, in, out)``."""
+
+    x: Tensor
+    phi: Tensor
+
+    @property
+    def output(self) -> Tensor:
+        """``sum_i phi[:, i, :]`` ``(N, out)``: the layer's output."""
+        return self.phi.sum(dim=1)
+
+
+def network_activations(kan: KAN, x: Tensor) -> list[LayerActivations]:
+    """Activations of every layer of ``kan`` for KAN inputs ``x`` ``(N, d_0)``.
+
+    Layer ``l + 1`` is fed the sum of layer ``l``'s activations, so the last entry's
+    ``output`` equals ``kan(x)``.
+    """
+    kan._check_input(x)
+    out = []
+    h = x
+    for layer in kan.layers:
+        phi = edge_activations(layer, h)
+        out.append(LayerActivations(h, phi))
+        h = phi.sum(dim=1)
+    return out
+
+
+@torch.no_grad()
+def model_activations(model: nn.Module, points: Tensor, batch: int = 8192
+                      ) -> list[LayerActivations]:
+    """:func:`network_activations` of the KAN inside ``model`` at physical ``points``
+    ``(N, dim_in)`` (cast to the model's dtype and device; evaluated in batches, no graph)."""
+    kan, _ = kan_backbone(model)
+    ref = next(kan.parameters())
+    points = torch.as_tensor(points).to(dtype=ref.dtype, device=ref.device)
+    parts = []
+    for start in range(0, points.shape[0], batch):
+        _, xk = kan_backbone(model, points[start : start + batch])
+        parts.append(network_activations(kan, xk))
+    return [
+        LayerActivations(torch.cat([p[l].x for p in parts]), torch.cat([p[l].phi for p in parts]))
+        for l in range(len(kan.layers))
+    ]
