@@ -1,8 +1,9 @@
 """Runs of a study: find ``run.h5`` files, summarise each, group them across seeds.
 
 A *group* holds the runs whose resolved configs agree on every key except the seed and a
-few bookkeeping keys (:data:`IGNORED_KEYS`), and that ran on the same kind of device; its
-statistics are taken over the runs with status ``"completed"``:
+few bookkeeping keys (:data:`IGNORED_KEYS`; keys added in later versions count as equal
+to their absence at their neutral value, :data:`NEUTRAL_VALUES`), and that ran on the same
+kind of device; its statistics are taken over the runs with status ``"completed"``:
 
     mean = (1/n) sum_i v_i,    spread = sqrt( sum_i (v_i - mean)^2 / (n - 1) )   (n >= 2)
 
@@ -32,6 +33,7 @@ from kanpde.io import read_run
 __all__ = [
     "IGNORED_KEYS",
     "METRICS",
+    "NEUTRAL_VALUES",
     "BadRun",
     "Group",
     "RunSummary",
@@ -60,6 +62,14 @@ IGNORED_KEYS: frozenset[str] = frozenset(
         "train.edge_samples",
     }
 )
+#: Config keys added to kanpde after runs were recorded, with the values (compact JSON text)
+#: that compute what runs without the key computed: such a key at such a value is left out
+#: of the group key, so old and new runs of one setting form one group.
+NEUTRAL_VALUES: dict[str, frozenset[str]] = {
+    "train.shards": frozenset({"null", "1"}),  # one process, one shard: the same points
+    "train.sparsity.l1": frozenset({"0", "0.0"}),  # no sparsity penalty
+    "train.sparsity.entropy": frozenset({"0", "0.0"}),
+}
 #: Model classes whose parameter count follows kanpde.models.parameter_count, by family.
 _FAMILIES = {"KAN": "kan", "MLP": "mlp", "SIREN": "siren", "FourierMLP": "fourier"}
 #: Preferred order of model classes in tables and legends.
@@ -359,7 +369,11 @@ class Group:
 
 
 def _group_key(run: RunSummary) -> tuple[tuple[str, str], ...]:
-    items = [(k, v) for k, v in run.config.items() if k not in IGNORED_KEYS]
+    items = [
+        (k, v)
+        for k, v in run.config.items()
+        if k not in IGNORED_KEYS and v not in NEUTRAL_VALUES.get(k, ())
+    ]
     items.append(("@device", run.device_kind))
     items.append(("@problem", run.problem))
     items.append(("@model", run.model))
@@ -421,7 +435,9 @@ def group_runs(runs: Iterable[RunSummary]) -> list[Group]:
         ]
         for g, d in zip(members, dicts, strict=True):
             g.setting = ", ".join(
-                f"{k.removeprefix('@')}={_short(d.get(k, '<unset>'))}" for k in varying
+                f"{k.removeprefix('@')}={_short(d.get(k, '<unset>'))}"
+                for k in varying
+                if k in d or k not in NEUTRAL_VALUES  # at its neutral value: not a difference
             )
 
     # Parameter ratio to the matching KAN group (exactly one KAN with the same settings).

@@ -28,6 +28,7 @@ def config_text(
     seed: int = 0,
     n_interior: int = 10000,
     sampler: str = "sobol",
+    train_extra: dict[str, Any] | None = None,
 ) -> str:
     """The YAML text of a resolved kanpde config (the keys the report looks at)."""
     widths = widths or [2, 10, 1]
@@ -47,6 +48,7 @@ def config_text(
             "grid": {"extend_at": extend_at or [], "sizes": sizes or [], "update_every": 0},
             "progress": False,
             "checkpoint_every": 10,
+            **(train_extra or {}),
         },
         "seed": seed,
         "device": "auto",
@@ -78,6 +80,7 @@ def write_synthetic_run(
     sizes: list[int] | None = None,
     n_interior: int = 10000,
     sampler: str = "sobol",
+    train_extra: dict[str, Any] | None = None,
 ) -> Path:
     """A complete run.h5 with the given metrics on a small 2-D evaluation grid."""
     widths = widths or [2, 10, 1]
@@ -110,6 +113,7 @@ def write_synthetic_run(
         seed=seed,
         n_interior=n_interior,
         sampler=sampler,
+        train_extra=train_extra,
     )
     info: dict[str, Any] = {"class": model, "widths": widths}
     if model == "KAN":

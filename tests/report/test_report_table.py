@@ -257,6 +257,27 @@ def test_groups_split_on_config_differences(tmp_path: Path, synth):
         assert g.kan_ratio == pytest.approx(expected, rel=1e-14)
 
 
+def test_keys_added_later_group_with_old_runs_at_their_neutral_value(tmp_path: Path, synth):
+    """A run recorded before train.shards / train.sparsity existed and one with them at
+    their neutral values computed the same thing: one group; a real value splits it."""
+    extras = [
+        None,
+        {"shards": None, "sparsity": {"l1": 0.0, "entropy": 0.0}},
+        {"shards": 2, "sparsity": {"l1": 0.0, "entropy": 0.0}},
+        {"shards": None, "sparsity": {"l1": 1e-3, "entropy": 0.0}},
+    ]
+    for seed, extra in enumerate(extras):
+        synth.write_run(tmp_path / f"r{seed}" / "run.h5", rel_l2=1e-3, mse=1e-6, wall=1.0,
+                        seed=seed, n_params=300, train_extra=extra)
+    runs, bad = load_runs(find_run_files([tmp_path]))
+    assert not bad
+    groups = group_runs(runs)
+    assert sorted(len(g.runs) for g in groups) == [1, 1, 2]
+    assert sorted(g.setting for g in groups if len(g.runs) == 1) == [
+        "train.shards=2", "train.sparsity.l1=0.001",
+    ]
+
+
 def test_bad_metric_is_rejected(tmp_path: Path):
     from kanpde.report import build_report
 
