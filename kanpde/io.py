@@ -43,7 +43,7 @@ import numbers
 import os
 import platform
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -559,14 +559,23 @@ def write_run(
     model_class, model_description = _validate_model_info(model_info)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic_replace(dest) as tmp, h5py.File(tmp, "x", track_order=True) as f:
+        _write_contents(
+            f, root_attrs, hist, fin, fields, axes, names, state,
+            model_class, model_description, extras,
+        )  # fmt: skip
+        f.flush()
+    return dest
+
+
+@contextlib.contextmanager
+def _atomic_replace(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success fsync it and rename it over
+    ``dest`` (a reader sees the old or the new file, never a partial one), on failure
+    remove it."""
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
     try:
-        with h5py.File(tmp, "x", track_order=True) as f:
-            _write_contents(
-                f, root_attrs, hist, fin, fields, axes, names, state,
-                model_class, model_description, extras,
-            )  # fmt: skip
-            f.flush()
+        yield tmp
         _fsync_path(tmp)
         os.replace(tmp, dest)
     except BaseException:
@@ -574,7 +583,6 @@ def write_run(
             tmp.unlink()
         raise
     _fsync_path(dest.parent, directory=True)
-    return dest
 
 
 def add_group(
@@ -602,8 +610,7 @@ def add_group(
     data = _validate_extra({group: datasets})[group]
     plain = {_check_name(k, "attrs key"): _attr_value(v, f"attrs[{k!r}]")
              for k, v in (attrs or {}).items()}
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-    try:
+    with _atomic_replace(dest) as tmp:
         shutil.copyfile(dest, tmp)
         with h5py.File(tmp, "r+") as f:
             if group in f:
@@ -618,13 +625,6 @@ def add_group(
                 _create_dataset(g, name, _numeric_array(value, f"datasets[{name!r}]"),
                                 compress=True)
             f.flush()
-        _fsync_path(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_path(dest.parent, directory=True)
     return dest
 
 
