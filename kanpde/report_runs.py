@@ -69,6 +69,7 @@ NEUTRAL_VALUES: dict[str, frozenset[str]] = {
     "train.shards": frozenset({"null", "1"}),  # one process, one shard: the same points
     "train.sparsity.l1": frozenset({"0", "0.0"}),  # no sparsity penalty
     "train.sparsity.entropy": frozenset({"0", "0.0"}),
+    "train.compile": frozenset({"false"}),  # eager passes (compiled ones agree up to rounding)
 }
 #: Model classes whose parameter count follows kanpde.models.parameter_count, by family.
 _FAMILIES = {"KAN": "kan", "MLP": "mlp", "SIREN": "siren", "FourierMLP": "fourier"}

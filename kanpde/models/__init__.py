@@ -10,6 +10,7 @@ from kanpde.models.bases import BASES, make_basis
 from kanpde.models.basis import Basis
 from kanpde.models.bspline import BSplineBasis
 from kanpde.models.chebyshev import ChebyshevBasis
+from kanpde.models.compiled import CompiledModel
 from kanpde.models.embedding import Embedded, FourierEmbedding, PeriodicEmbedding
 from kanpde.models.fourier import FourierMLP
 from kanpde.models.jet import Jet
@@ -33,6 +34,7 @@ __all__ = [
     "BSplineBasis",
     "Basis",
     "ChebyshevBasis",
+    "CompiledModel",
     "FourierMLP",
     "InputScaling",
     "Jet",

@@ -230,6 +230,7 @@ class TrainConfig:
     progress: bool = True
     edge_samples: int = 101
     shards: int | None = None  # collocation shards; None: one per process (world size)
+    compile: bool = False  # torch.compile the model's passes in the loss (kanpde.models.compiled)
 
     @property
     def total_steps(self) -> int:
@@ -265,6 +266,8 @@ class TrainConfig:
         _positive(self.edge_samples, f"{key}.edge_samples", integer=True)
         if self.shards is not None:
             _positive(self.shards, f"{key}.shards", integer=True)
+        if not isinstance(self.compile, bool):
+            raise ConfigError(f"{key}.compile: expected true or false, got {self.compile!r}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, key: str = "train") -> TrainConfig:

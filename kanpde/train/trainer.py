@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kanpde.models.compiled import CompiledModel
 from kanpde.train import distributed
 from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
@@ -133,6 +134,8 @@ class Trainer:
         self.cfg = config
         self.seed = int(seed)
         self.engine = engine
+        # the loss runs through the compiled view; evaluation, RAD and checkpoints use the model
+        self.net = CompiledModel(self.model) if config.compile else self.model
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._last_pointwise: dict[str, torch.Tensor] = {}
         unknown = set(config.loss_weights) - set(problem.terms)
@@ -172,7 +175,7 @@ class Trainer:
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted total loss, each term's loss (RBA/causal weighted where enabled) and the
         pointwise residuals ``{term: (M, k)}``."""
-        pointwise = self.problem.pointwise(self.model, points, engine=self.engine)
+        pointwise = self.problem.pointwise(self.net, points, engine=self.engine)
         terms = self.balancer.term_losses(pointwise, points["residual"])
         w = self.weights
         total = sum(w[t] * v for t, v in terms.items())

@@ -258,13 +258,16 @@ def test_groups_split_on_config_differences(tmp_path: Path, synth):
 
 
 def test_keys_added_later_group_with_old_runs_at_their_neutral_value(tmp_path: Path, synth):
-    """A run recorded before train.shards / train.sparsity existed and one with them at
-    their neutral values computed the same thing: one group; a real value splits it."""
+    """A run recorded before train.shards / train.sparsity / train.compile existed and one
+    with them at their neutral values computed the same thing: one group; a real value
+    splits it."""
+    neutral = {"l1": 0.0, "entropy": 0.0}
     extras = [
         None,
-        {"shards": None, "sparsity": {"l1": 0.0, "entropy": 0.0}},
-        {"shards": 2, "sparsity": {"l1": 0.0, "entropy": 0.0}},
+        {"shards": None, "sparsity": neutral, "compile": False},
+        {"shards": 2, "sparsity": neutral},
         {"shards": None, "sparsity": {"l1": 1e-3, "entropy": 0.0}},
+        {"shards": None, "sparsity": neutral, "compile": True},
     ]
     for seed, extra in enumerate(extras):
         synth.write_run(tmp_path / f"r{seed}" / "run.h5", rel_l2=1e-3, mse=1e-6, wall=1.0,
@@ -272,9 +275,9 @@ def test_keys_added_later_group_with_old_runs_at_their_neutral_value(tmp_path: P
     runs, bad = load_runs(find_run_files([tmp_path]))
     assert not bad
     groups = group_runs(runs)
-    assert sorted(len(g.runs) for g in groups) == [1, 1, 2]
+    assert sorted(len(g.runs) for g in groups) == [1, 1, 1, 2]
     assert sorted(g.setting for g in groups if len(g.runs) == 1) == [
-        "train.shards=2", "train.sparsity.l1=0.001",
+        "train.compile=true", "train.shards=2", "train.sparsity.l1=0.001",
     ]
 
 
