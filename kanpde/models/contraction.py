@@ -40,13 +40,26 @@ def _flat_columns(index: Tensor, rows_per_input: int) -> Tensor:
     return (index + offsets[:, None]).reshape(n_pts, n_in * n_slots)
 
 
+def rows_times(a: Tensor, w: Tensor) -> Tensor:
+    """``a @ w`` for ``a`` ``(..., K)`` and ``w`` ``(K, out)``, as ``F.linear(a, w^T)``.
+
+    The same product with the weight in ``nn.Linear``'s ``(out, K)`` layout: its forward and
+    both backward products (``dL/da = g w^T``, ``dL/dw^T = g^T a``) then run in the layouts
+    BLAS is fastest in for a tall ``a`` and a narrow ``out``. Measured on the 2-core CPU
+    (MKL, ``a`` ``(8192, 90)``, ``out = 10``): forward 0.84 -> 0.44 ms, weight gradient
+    0.94 -> 0.22 ms in float32 (0.91 -> 0.72 and 1.21 -> 0.69 ms in float64).
+    """
+    return F.linear(a, w.t().contiguous())
+
+
 def dense_contract(index: Tensor, w: Tensor, table: Tensor) -> Tensor:
     """``y`` ``(N, C, out)`` by scatter + one matmul (see module docstring)."""
     n_pts, n_ch, n_in, n_slots = w.shape
     _, n_rows, n_out = table.shape
     dense = w.new_zeros(n_pts, n_ch, n_in, n_rows)
     dense = dense.scatter_add(-1, index.unsqueeze(1).expand(w.shape), w)
-    y = dense.reshape(n_pts * n_ch, n_in * n_rows) @ table.reshape(n_in * n_rows, n_out)
+    y = rows_times(dense.reshape(n_pts * n_ch, n_in * n_rows),
+                   table.reshape(n_in * n_rows, n_out))
     return y.reshape(n_pts, n_ch, n_out)
 
 

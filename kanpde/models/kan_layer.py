@@ -71,6 +71,7 @@ from kanpde.models.contraction import (
     choose_contraction,
     dense_contract,
     edge_contract,
+    rows_times,
     sparse_contract,
 )
 from kanpde.models.jet import Jet
@@ -208,10 +209,10 @@ class KANLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``(N, in) -> (N, out)``; twice differentiable (nested autograd works)."""
         self._check_input(x)
-        base = self.activation(x) @ self.masked_base_weight()  # (N, out)
+        base = rows_times(self.activation(x), self.masked_base_weight())  # (N, out)
         if self.basis.local_size is None:
             feats = self.basis(x).reshape(x.shape[0], -1)  # (N, in n)
-            return feats @ self.spline_weight().reshape(-1, self.out_features) + base
+            return rows_times(feats, self.spline_weight().reshape(-1, self.out_features)) + base
         start, values, mask = self.basis.local(x, 0)  # (N, in), (N, in, 1, k + 1)
         w = values[:, :, 0].unsqueeze(1)  # (N, 1, in, k + 1)
         return dense_contract(self._local_index(start, mask), w, self._table())[:, 0] + base
@@ -249,13 +250,13 @@ class KANLayer(nn.Module):
         outer = jet.outer_d1()  # (N, P, in)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
-        y = base @ self.masked_base_weight()  # (N, ch, out)
+        y = rows_times(base, self.masked_base_weight())  # (N, ch, out)
         mode = self.contraction_mode()
         if mode == "matmul":  # global basis: dense values (N, in, 3, n)
             values = torch.stack(self.basis.evaluate(x, 2), dim=2)
             weight = self.spline_weight().reshape(-1, n_out)  # (in n, out)
             groups = self._channels(*values.unbind(dim=2), jet, outer)
-            spline = [(g.reshape(-1, weight.shape[0]) @ weight).reshape(n_pts, -1, n_out)
+            spline = [rows_times(g.reshape(-1, weight.shape[0]), weight).reshape(n_pts, -1, n_out)
                       for g in groups]
             return self._assemble(torch.cat(spline, dim=1) + y, jet)
         start, values, mask = self.basis.local(x, 2)  # (N, in, 3, k + 1)
