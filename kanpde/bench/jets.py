@@ -46,6 +46,7 @@ def _time(model, engine: str, x, f, xb, repeats: int) -> float:
 
 def _time_compiled(model, x, f, xb, repeats: int) -> tuple[float, float]:
     """(median jet step, first step incl. compilation) of the compiled model, in s."""
+    torch._dynamo.reset()  # fresh caches: many models in one process exceed the recompile limit
     net = CompiledModel(model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
     t0 = time.perf_counter()

@@ -12,7 +12,13 @@ Recompilation happens when a guard fails: on the first call with another number 
 change (new coefficient shapes, or a non-uniform grid after ``update_grid``). Each
 compilation takes seconds to a minute on a CPU, so compiling pays off only for runs of many
 steps on a fixed grid (measured figures: ``python -m kanpde.bench jets --compile`` and the
-README); it is off by default (``train.compile: false``).
+README); it is off by default (``train.compile: false``). Dynamo keeps at most
+``torch._dynamo.config.recompile_limit`` (default 8) variants of a function per process, shared
+by all models of one class; past it the eager code runs (with a warning), so compile one model
+per process, as ``kanpde`` does, or call ``torch._dynamo.reset()`` between models.
+Constructing one sets ``torch._functorch.config.donated_buffer = False`` for the process
+(a compiled backward with donated buffers refuses ``retain_graph=True``; the only cost is
+memory reuse inside compiled backward passes).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch._functorch.config as functorch_config
 from torch import Tensor, nn
 
 from kanpde.models.jet import Jet
@@ -40,6 +47,10 @@ class CompiledModel(nn.Module):
         super().__init__()
         if isinstance(model, CompiledModel):
             raise ValueError("the model is already a CompiledModel")
+        # AOTAutograd's donated buffers make a compiled backward refuse retain_graph=True,
+        # which gradient-norm weighting needs (one gradient per loss term); the flag is read
+        # both at compile time and at every backward, so it is switched off process-wide
+        functorch_config.donated_buffer = False
         self.module = model
         # plain attributes (not submodules): the compiled callables hold no extra state
         object.__setattr__(self, "_forward", torch.compile(model.forward, **options))

@@ -97,6 +97,8 @@ def _train(compile_backend: str | None, steps: int = 6) -> dict[str, np.ndarray]
         "phases": [{"optimizer": "adam", "steps": steps, "lr": 1e-2}],
         "n_interior": 128, "n_boundary": 32, "progress": False, "eval_every": 2,
         "grid": {"extend_at": [3], "sizes": [8]}, "compile": compile_backend is not None,
+        # per-term gradients with retain_graph=True through the compiled backward
+        "weighting": {"scheme": "grad_norm", "every": 2},
     })
     model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
     original = trainer_module.CompiledModel
