@@ -77,13 +77,16 @@ def test_pruning_an_over_wide_kan_keeps_its_accuracy():
     problem = _Sine1D()
     sampler = make_sampler("sobol")
     model = ScaledModel(KAN([1, 6, 1], grid_size=5, seed=0, dtype=torch.float64), [0.0], [1.0])
-    Trainer(problem, model, sampler, _config(20, {"l1": 1e-3, "entropy": 1e-3}), seed=0).fit()
+    # sparsity 1e-2: strong enough that the network concentrates on one or two hidden nodes
+    # before pruning (at 1e-3 the pruned/unpruned ratio varied 0.6x-3x with the seed, i.e.
+    # with rounding); at 1e-2 it is 0.13x-0.86x over seeds 0-2
+    Trainer(problem, model, sampler, _config(20, {"l1": 1e-2, "entropy": 1e-2}), seed=0).fit()
     before = Trainer(problem, model, sampler, _config(15), seed=0).fit().final["rel_l2"]
     assert before < 1e-3
     points = problem.sample_points(sampler, 128, 2, seed=0)
     masks = prune_model(model, torch.cat(list(points.values())), 0.2)
     edges, widths = live_counts(masks)
-    assert edges <= 8 and widths[1] <= 4
+    assert edges <= 4 and widths[1] <= 2
     after = Trainer(problem, model, sampler, _config(30), seed=0).fit().final["rel_l2"]
     assert after <= 2 * before, (after, before)
     print(f"over-wide KAN [1,6,1]: edges 12 -> {edges}, rel_l2 {before:.2e} -> {after:.2e}")
