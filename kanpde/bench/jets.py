@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 mlp = MLP([2, w, w, w, 1], seed=0, dtype=dtype)
                 t_mlp = _time(mlp, "jets", x, f, xb, args.repeats)
                 base = t_jet if g == grids[0] else base
-                eff = eff_c = ""
+                eff = ""
                 t_eff = None
                 if not args.no_effkan:
                     ref = EfficientKAN(widths, grid_size=g, seed=0).to(dtype)
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 if comp:
                     t_c, first = _time_compiled(kan, x, f, xb, args.repeats)
                     t_mc, first_m = _time_compiled(mlp, x, f, xb, args.repeats)
-                    eff_c = f"{t_eff / t_c:.1f}x" if t_eff is not None else ""
+                    eff_c = "" if t_eff is None else f"{t_eff / t_c:.1f}x"
                     extra = f"{1e3 * t_c:9.1f}{eff_c:>13}{t_c / t_mc:12.2f}{first:11.1f}"
                     extra_mlp = f"{'':30}{1e3 * t_mc:9.1f}{'':25}{first_m:11.1f}"
                 tag = f"KAN [{','.join(map(str, widths))}] G={g}"

@@ -67,15 +67,18 @@ def run_one(name: str, engine: str, quick: bool, seed: int, dtype: torch.dtype,
             target: float) -> dict:
     from kanpde.models import ScaledModel, count_parameters
     from kanpde.pde import make_sampler
+    from kanpde.pde.derivatives import ENGINES
     from kanpde.train import TrainConfig, Trainer
     from problems.poisson import Poisson
 
+    base_engine, _, suffix = engine.partition("+")
+    if suffix not in ("", "compile") or base_engine not in ENGINES:
+        raise ValueError(
+            f"engine {engine!r}: allowed {'|'.join(ENGINES)}, optionally +compile"
+        )
     problem = Poisson()
     net = build_model(name, kan_final_params(), seed)
     model = ScaledModel(net, problem.domain.lo, problem.domain.hi)
-    base_engine, _, suffix = engine.partition("+")
-    if suffix not in ("", "compile") or base_engine not in ("auto", "jets", "autograd"):
-        raise ValueError(f"engine {engine!r}: allowed auto|jets|autograd, optionally +compile")
     cfg = TrainConfig.from_dict(_train_config(quick, suffix == "compile"))
     t0 = time.perf_counter()
     result = Trainer(problem, model, make_sampler("sobol"), cfg, seed=seed, engine=base_engine,

@@ -87,7 +87,7 @@ def test_compiled_model_keeps_the_models_parameters_and_interface():
         CompiledModel(compiled)
 
 
-def _train(compile_backend: str | None, steps: int = 6) -> dict[str, np.ndarray]:
+def _train(monkeypatch, compile_backend: str | None, steps: int = 6) -> dict[str, np.ndarray]:
     from kanpde.pde import make_sampler
     from kanpde.train import TrainConfig, Trainer
     from kanpde.train import trainer as trainer_module
@@ -101,20 +101,17 @@ def _train(compile_backend: str | None, steps: int = 6) -> dict[str, np.ndarray]
         "weighting": {"scheme": "grad_norm", "every": 2},
     })
     model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
-    original = trainer_module.CompiledModel
     if compile_backend is not None:
-        trainer_module.CompiledModel = functools.partial(CompiledModel, backend=compile_backend)
-    try:
-        trainer = Trainer(Poisson(variant="sinsin"), model, make_sampler("sobol"), cfg, seed=0,
-                          engine="jets")
-        assert isinstance(trainer.net, CompiledModel) == (compile_backend is not None)
-        return trainer.fit().history
-    finally:
-        trainer_module.CompiledModel = original
+        monkeypatch.setattr(trainer_module, "CompiledModel",
+                            functools.partial(CompiledModel, backend=compile_backend))
+    trainer = Trainer(Poisson(variant="sinsin"), model, make_sampler("sobol"), cfg, seed=0,
+                      engine="jets")
+    assert isinstance(trainer.net, CompiledModel) == (compile_backend is not None)
+    return trainer.fit().history
 
 
-def test_train_compile_gives_the_eager_history():
-    eager, compiled = _train(None), _train("aot_eager")
+def test_train_compile_gives_the_eager_history(monkeypatch):
+    eager, compiled = _train(monkeypatch, None), _train(monkeypatch, "aot_eager")
     assert eager.keys() == compiled.keys()
     for key in ("loss", "rel_l2"):
         np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-9, atol=0)
@@ -129,8 +126,8 @@ def test_train_compile_is_validated():
 
 
 @pytest.mark.slow
-def test_inductor_compiled_training_gives_the_eager_history():
+def test_inductor_compiled_training_gives_the_eager_history(monkeypatch):
     """The default backend (inductor C++ code generation): same history up to rounding."""
-    eager, compiled = _train(None), _train("inductor")
+    eager, compiled = _train(monkeypatch, None), _train(monkeypatch, "inductor")
     for key in ("loss", "rel_l2"):
         np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-8, atol=0)
