@@ -7,6 +7,7 @@ The public API, re-exported here:
     pde      Problem, Box, make_sampler, make_derivatives, HardConstraint
     train    Trainer, TrainConfig, TrainResult
     io       read_run, write_run
+    native   native_status (whether the fused C kernels of KAN jets are in use, or why not)
     explain  explain_run, ExplainOptions, SymbolicKAN, prune_model, sparsity_penalty
              (imported on first use: sympy and matplotlib load only when needed)
 """
@@ -27,6 +28,7 @@ from kanpde.models import (
     count_parameters,
     match_width,
 )
+from kanpde.native import native_status
 from kanpde.pde import Box, HardConstraint, Problem, make_derivatives, make_sampler
 from kanpde.train import TrainConfig, Trainer, TrainResult
 
@@ -66,6 +68,7 @@ __all__ = [
     "make_derivatives",
     "match_width",
     "make_sampler",
+    "native_status",
     "prune_model",
     "read_run",
     "sparsity_penalty",

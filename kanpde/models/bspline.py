@@ -145,20 +145,28 @@ def piece_matrices(knots: Tensor, spline_order: int) -> Tensor:
     return pieces * exists[None, :, None, :]
 
 
+#: highest x-derivative order :meth:`BSplineBasis.local` evaluates (the third derivative is
+#: what the backward pass of the fused jet, :mod:`kanpde.models.fused_jet`, needs)
+MAX_LOCAL_ORDER = 3
+
+
 def with_derivative_pieces(pieces: Tensor) -> Tensor:
-    """``[P, P', P'']`` concatenated on the last axis: ``(..., k+1, 3 (k+1))``.
+    """``[P^(0), P^(1), P^(2), P^(3)]`` concatenated on the last axis: ``(..., k+1, 4 (k+1))``.
 
     ``P^{(m)}[p, r] = (p+1)...(p+m) P[p+m, r]``: coefficients of ``d^m/ds^m`` of each piece.
     """
     kp1 = pieces.shape[-2]
     p = torch.arange(kp1, dtype=pieces.dtype, device=pieces.device)
-    d1 = torch.zeros_like(pieces)
-    d2 = torch.zeros_like(pieces)
-    if kp1 > 1:
-        d1[..., :-1, :] = pieces[..., 1:, :] * (p[:-1] + 1)[:, None]
-    if kp1 > 2:
-        d2[..., :-2, :] = pieces[..., 2:, :] * ((p[:-2] + 1) * (p[:-2] + 2))[:, None]
-    return torch.cat([pieces, d1, d2], dim=-1)
+    blocks = [pieces]
+    for m in range(1, MAX_LOCAL_ORDER + 1):
+        dm = torch.zeros_like(pieces)
+        if kp1 > m:
+            factor = torch.ones_like(p[: kp1 - m])
+            for step in range(1, m + 1):
+                factor = factor * (p[: kp1 - m] + step)
+            dm[..., : kp1 - m, :] = pieces[..., m:, :] * factor[:, None]
+        blocks.append(dm)
+    return torch.cat(blocks, dim=-1)
 
 
 def _powers(s: Tensor, k: int) -> Tensor:
@@ -263,7 +271,8 @@ class BSplineBasis(Basis):
             self._inv_h = inv_h.to(dt)
             # one spacing on every feature (the usual case): fold 1/h^q into the pieces
             self._folded = bool((inv_h == inv_h[0]).all())
-            scale = inv_h[0] ** torch.arange(3, dtype=torch.float64, device=dev)
+            scale = inv_h[0] ** torch.arange(MAX_LOCAL_ORDER + 1, dtype=torch.float64,
+                                             device=dev)
             self._pieces_folded = (pieces * scale.repeat_interleave(k + 1)).to(dt)
             jj = torch.arange(n_int + 1, device=dev)[:, None] - k + torch.arange(k + 1, device=dev)
             mask = (jj >= 0) & (jj < self.n_functions)
@@ -272,7 +281,8 @@ class BSplineBasis(Basis):
         else:
             pieces = with_derivative_pieces(piece_matrices(t, k))  # (in, J, k+1, 3(k+1))
             pad = torch.zeros_like(pieces[:, :1])
-            self._pieces = torch.cat([pieces, pad], 1).reshape(-1, k + 1, 3 * (k + 1)).to(dt)
+            self._pieces = torch.cat([pieces, pad], 1).reshape(
+                -1, k + 1, (MAX_LOCAL_ORDER + 1) * (k + 1)).to(dt)
             width = (t[:, 1:] - t[:, :-1]).double()
             inv = torch.where(width > 0, 1.0 / width.clamp_min(1e-300), torch.zeros_like(width))
             inv = torch.cat([inv, torch.zeros_like(inv[:, :1])], 1)
@@ -310,6 +320,48 @@ class BSplineBasis(Basis):
         valid = (j >= 0) & (j < n_int)
         return j.clamp(0, n_int - 1), valid
 
+    def _local_values(self, x: Tensor, order: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Interval ``j``, validity, table row (``J`` where invalid) ``(N, in)`` and the local
+        values ``(N, in, order + 1, k + 1)`` (not masked) of :meth:`local`."""
+        k = self.spline_order
+        kp1 = k + 1
+        n_int = self.grid.shape[1] - 1
+        j, valid = self._locate(x.detach())
+        t_j = self.grid.reshape(-1)[j + self._off_knots]
+        row = torch.where(valid, j, torch.full_like(j, n_int))
+        width = kp1 * (order + 1)
+        if self._uniform:
+            inv = self._inv_h.expand_as(x)
+            s = torch.where(valid, (x - t_j) * inv, torch.zeros_like(x))
+            pieces = self._pieces_folded if self._folded else self._pieces
+            out = _powers(s, k) @ pieces[:, :width]  # (N, in, (order+1)(k+1))
+        else:
+            rows = row + self._off_pieces
+            inv = self._inv_width[rows]
+            s = torch.where(valid, (x - t_j) * inv, torch.zeros_like(x))
+            pieces = self._pieces[rows][..., :width]  # (N, in, k+1, width)
+            out = (_powers(s, k).unsqueeze(-2) @ pieces).squeeze(-2)
+        values = out.reshape(*x.shape, order + 1, kp1)
+        if order > 0 and not (self._uniform and self._folded):
+            scale = torch.stack([inv**q for q in range(order + 1)], dim=-1)
+            values = values * scale.unsqueeze(-1)
+        return j, valid, row, values
+
+    def local_support(self, x: Tensor, order: int = 3) -> tuple[Tensor, Tensor]:
+        """``(start, values)`` for the fused jet (:mod:`kanpde.models.fused_jet`).
+
+        ``start`` ``(N, in)`` int64: ``j - k`` (slot ``r`` is ``B_{start + r}``, to be used only
+        when ``0 <= start + r < n``); for a point outside the knot vector it is ``-(n + k + 1)``,
+        so that no slot is used. ``values`` ``(N, in, order + 1, k + 1)``: the x-derivatives of
+        those functions, ``order <= 3`` (entries of unused slots are arbitrary).
+        """
+        self.check_input(x)
+        if order not in range(MAX_LOCAL_ORDER + 1):
+            raise ValueError(f"order={order!r} is not one of {list(range(MAX_LOCAL_ORDER + 1))}")
+        j, valid, _, values = self._local_values(x, order)
+        far = torch.full_like(j, -(self.n_functions + self.spline_order + 1))
+        return torch.where(valid, j - self.spline_order, far), values
+
     def local(self, x: Tensor, order: int = 0) -> tuple[Tensor, Tensor, Tensor | None]:
         """The ``k + 1`` functions that can be non-zero at each input, and their derivatives.
 
@@ -323,31 +375,11 @@ class BSplineBasis(Basis):
         """
         self.check_input(x)
         self.check_order(order)
-        k = self.spline_order
-        kp1 = k + 1
-        n_int = self.grid.shape[1] - 1
-        j, valid = self._locate(x.detach())
-        t_j = self.grid.reshape(-1)[j + self._off_knots]
-        row = torch.where(valid, j, torch.full_like(j, n_int))
-        width = kp1 * (order + 1)
-        if self._uniform:
-            inv = self._inv_h.expand_as(x)
-            s = torch.where(valid, (x - t_j) * inv, torch.zeros_like(x))
-            pieces = self._pieces_folded if self._folded else self._pieces
-            out = _powers(s, k) @ pieces[:, :width]  # (N, in, (order+1)(k+1))
-            mask = self._colmask[row]  # (N, in, k+1)
-        else:
-            rows = row + self._off_pieces
-            inv = self._inv_width[rows]
-            s = torch.where(valid, (x - t_j) * inv, torch.zeros_like(x))
-            pieces = self._pieces[rows][..., :width]  # (N, in, k+1, width)
-            out = (_powers(s, k).unsqueeze(-2) @ pieces).squeeze(-2)
-            mask = None  # the pieces of missing functions and outside points are zero
-        values = out.reshape(*x.shape, order + 1, kp1)
-        if order > 0 and not (self._uniform and self._folded):
-            scale = torch.stack([torch.ones_like(inv), inv, inv * inv][: order + 1], dim=-1)
-            values = values * scale.unsqueeze(-1)
-        return j - k, values, mask
+        j, _, row, values = self._local_values(x, order)
+        # uniform grids share one cardinal piece, so missing functions and outside points are
+        # masked; on an adapted grid their pieces are zero
+        mask = self._colmask[row] if self._uniform else None  # (N, in, k+1)
+        return j - self.spline_order, values, mask
 
     def evaluate(self, x: Tensor, order: int = 0) -> list[Tensor]:
         """Dense ``[B, B', B''][: order+1]``, each ``(N, in, G + k)``."""

@@ -74,9 +74,10 @@ from kanpde.models.contraction import (
     rows_times,
     sparse_contract,
 )
+from kanpde.models.fused_jet import fused_available, fused_kan_jet
 from kanpde.models.jet import Jet
 
-CONTRACTIONS = ("auto", "dense", "sparse", "edge")
+CONTRACTIONS = ("auto", "fused", "dense", "sparse", "edge")
 
 
 class KANLayer(nn.Module):
@@ -219,10 +220,27 @@ class KANLayer(nn.Module):
 
     def contraction_mode(self) -> str:
         """How :meth:`forward_jet` contracts: ``"matmul"`` (global basis), else the chosen
-        (or, for ``contraction="auto"``, estimated fastest) of ``"dense"``, ``"sparse"``,
-        ``"edge"`` (see :func:`choose_contraction`)."""
+        (or, for ``contraction="auto"``, the fastest available) of ``"fused"``, ``"dense"``,
+        ``"sparse"``, ``"edge"``: ``"fused"`` (one native pass) wherever it can run (CPU,
+        float32/float64, outside ``torch.compile``, a C compiler present), else
+        :func:`choose_contraction`'s pick.
+
+        Raises RuntimeError when ``contraction="fused"`` was asked for but cannot run.
+        """
         if self.basis.local_size is None:
             return "matmul"
+        if self.contraction in ("auto", "fused"):
+            if fused_available(self.spline_coef):
+                return "fused"
+            if self.contraction == "fused":
+                from kanpde.native import native_status
+
+                raise RuntimeError(
+                    "contraction='fused' needs CPU float32/float64 parameters outside "
+                    f"torch.compile and the native kernels (status: {native_status()}, "
+                    f"parameters: {self.spline_coef.dtype} on {self.spline_coef.device}); "
+                    "use contraction='auto' to fall back to 'dense', 'sparse' or 'edge'"
+                )
         if self.contraction != "auto":
             return self.contraction
         return choose_contraction(self.in_features, self.out_features,
@@ -248,10 +266,12 @@ class KANLayer(nn.Module):
         self._check_input(x)
         n_pts, n_out = x.shape[0], self.out_features
         outer = jet.outer_d1()  # (N, P, in)
+        mode = self.contraction_mode()
+        if mode == "fused":
+            return self._assemble(self._fused_jet(x, jet, outer), jet)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
         y = rows_times(base, self.masked_base_weight())  # (N, ch, out)
-        mode = self.contraction_mode()
         if mode == "matmul":  # global basis: dense values (N, in, 3, n)
             values = torch.stack(self.basis.evaluate(x, 2), dim=2)
             weight = self.spline_weight().reshape(-1, n_out)  # (in n, out)
@@ -271,6 +291,17 @@ class KANLayer(nn.Module):
             else:
                 spline = sparse_contract(index, torch.cat(groups, dim=1), table)
         return self._assemble(spline + y, jet)
+
+    def _fused_jet(self, x: Tensor, jet: Jet, outer: Tensor) -> Tensor:
+        """All channels ``(N, 1 + C + P, out)`` in one native pass
+        (:func:`~kanpde.models.fused_jet.fused_kan_jet`); the local basis values and the
+        activation derivatives it needs are constants of ``x``, computed without autograd."""
+        with torch.no_grad():
+            start, values = self.basis.local_support(x, 3)  # (N, in), (N, in, 4, k + 1)
+            act = torch.stack([*self.activation.with_derivatives(x),
+                               self.activation.third(x)], dim=-1)  # (N, in, 4)
+        return fused_kan_jet(x, jet.d1, jet.d2, outer, self.spline_weight(),
+                             self.masked_base_weight(), start, values, act)
 
     @staticmethod
     def _assemble(y: Tensor, jet: Jet) -> Jet:

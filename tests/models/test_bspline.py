@@ -183,3 +183,31 @@ def test_uniform_knots_exact_ends() -> None:
     assert t.shape == (2, 14)
     assert float(t[0, 3]) == -0.3 and float(t[0, 10]) == 1.9
     torch.testing.assert_close(torch.diff(t[0]), torch.full((13,), 2.2 / 7, dtype=F64))
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("k", [1, 3, 4])
+def test_local_support_matches_scipy_up_to_third_derivative(uniform: bool, k: int) -> None:
+    """``local_support`` (used by the fused jet): slots with ``0 <= start + r < n`` carry the
+    B-splines and their first three derivatives; points outside the knots use no slot."""
+    g = 5
+    basis = BSplineBasis(1, g, k, (-1.0, 1.5), dtype=F64)
+    if not uniform:
+        rng = np.random.default_rng(k)
+        basis.set_grid(torch.tensor(np.sort(rng.uniform(-2.0, 2.5, g + 2 * k + 1)))[None],
+                       uniform=False)
+    t = basis.grid[0].numpy()
+    xs = np.concatenate([points_in_range(t, k, g), [t[0] - 0.1, t[-1] + 0.1]])
+    start, values = basis.local_support(torch.tensor(xs[:, None]), 3)
+    assert values.shape == (len(xs), 1, 4, k + 1)
+    n = basis.n_functions
+    for order in range(4):
+        ref = scipy_basis(t, k, xs, order)
+        ours = np.zeros_like(ref)
+        for r in range(k + 1):
+            idx = (start[:, 0] + r).numpy()
+            ok = (idx >= 0) & (idx < n)
+            ours[np.nonzero(ok)[0], idx[ok]] = values[ok, 0, order, r].numpy()
+        inside = (xs >= t[0]) & (xs < t[-1])
+        assert_close(ours[inside], ref[inside], rtol=1e-10)
+        assert not ours[~inside].any()

@@ -1,0 +1,127 @@
+r"""The jet of a B-spline KAN layer in one native pass (CPU): ``contraction="fused"``.
+
+For ``N`` points, ``in`` inputs and ``out`` outputs, with ``S = k + 1`` local B-splines per
+input starting at ``start`` ``(N, in)`` (``B_{start+s}``, skipped unless ``0 <= start + s < n``),
+their values and first three x-derivatives ``values`` ``(N, in, 4, S)``, the base activation
+and its derivatives ``act`` ``(N, in, 4)`` (``b, b', b'', b'''``), spline weights ``w``
+``(in, n, out)``, base weights ``wb`` ``(in, out)`` and the input jet channels ``d1``
+``(N, C, in)``, ``d2`` ``(N, P, in)``, ``outer`` ``(N, P, in)`` (``d1_a d1_b`` per pair), it
+computes ``y`` ``(N, 1 + C + P, out)``:
+
+    Phi_q[n, i, :] = act_q wb[i] + sum_s values[n, i, q, s] w[i, start + s]   (q = 0, 1, 2)
+    y_0 = sum_i Phi_0,   y_c = sum_i d1_c Phi_1,   y_p = sum_i d2_p Phi_1 + outer_p Phi_2
+
+(``Phi_q`` are ``phi_ij, phi'_ij, phi''_ij`` of every edge: the chain rule of
+:mod:`kanpde.models.jet`), in one C loop per point (OpenMP over points) that keeps ``Phi`` in
+a small scratch row, so nothing of size ``(N, in, S, out)`` or ``(N, C, in, n)`` is
+materialized. The backward pass is hand-written (once differentiable):
+
+    gPhi_0 = gy_0,  gPhi_1 = sum_c d1_c gy_c + sum_p d2_p gy_p,  gPhi_2 = sum_p outer_p gy_p
+    g d1_c = <gy_c, Phi_1>,  g d2_p = <gy_p, Phi_1>,  g outer_p = <gy_p, Phi_2>
+    g x   = sum_q <gPhi_q, act_{q+1} wb[i] + sum_s values[q+1, s] w[i, start + s]>
+    g w[i, start + s] += sum_q values[q, s] gPhi_q,   g wb[i] += sum_q act_q gPhi_q
+
+so ``x`` gets its gradient from the analytic next derivative (``values`` and ``act`` are
+computed without autograd). The kernels come from :mod:`kanpde.native` (built with the system
+C compiler on first use); :func:`fused_available` says whether they can run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from kanpde.native import load_library
+
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+
+
+def fused_available(*tensors: Tensor) -> bool:
+    """True when the native jet can run on ``tensors``: CPU, one float32/float64 dtype, not
+    while ``torch.compile`` traces, and the native library builds/loads."""
+    if torch.compiler.is_compiling():
+        return False
+    dtype = tensors[0].dtype
+    if dtype not in _SUFFIX or any(t.device.type != "cpu" or t.dtype != dtype
+                                   for t in tensors):
+        return False
+    return load_library() is not None
+
+
+def _ptr(t: Tensor | None) -> ctypes.c_void_p | None:
+    return None if t is None else ctypes.c_void_p(t.data_ptr())
+
+
+def _check(status: int, what: str) -> None:
+    if status != 0:
+        raise MemoryError(f"native {what} could not allocate its scratch memory")
+
+
+def _sizes(values: Tensor, w: Tensor, d1: Tensor, d2: Tensor) -> tuple[int, ...]:
+    n_pts, n_in, _, n_slots = values.shape
+    return n_pts, n_in, n_slots, w.shape[1], w.shape[2], d1.shape[1], d2.shape[1]
+
+
+class _FusedKANJet(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor, w: Tensor, wb: Tensor,
+                start: Tensor, values: Tensor, act: Tensor) -> Tensor:
+        d1, d2, outer, w, wb, start, values, act = (
+            t.contiguous() for t in (d1, d2, outer, w, wb, start, values, act))
+        sizes = _sizes(values, w, d1, d2)
+        y = values.new_empty(sizes[0], 1 + sizes[5] + sizes[6], sizes[4])
+        fn = getattr(load_library(), f"kan_jet_forward_{_SUFFIX[values.dtype]}")
+        _check(fn(*sizes, *map(_ptr, (start, values, act, d1, d2, outer, w, wb, y)),
+                  torch.get_num_threads()), "KAN jet")
+        ctx.save_for_backward(d1, d2, outer, w, wb, start, values, act)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y: Tensor):
+        d1, d2, outer, w, wb, start, values, act = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        sizes = _sizes(values, w, d1, d2)
+        grads = [values.new_empty(sizes[:2]) if need[0] else None]
+        grads += [torch.empty_like(t) if need[k] else None
+                  for k, t in enumerate((d1, d2, outer, w, wb), start=1)]
+        threads = torch.get_num_threads()
+        work = w.new_empty(threads, w.numel() + wb.numel()) if need[4] or need[5] else None
+        fn = getattr(load_library(), f"kan_jet_backward_{_SUFFIX[values.dtype]}")
+        _check(fn(*sizes, *map(_ptr, (start, values, act, d1, d2, outer, w, wb,
+                                       grad_y.contiguous(), *grads, work)), threads),
+               "KAN jet backward")
+        return (*grads, None, None, None)
+
+
+def fused_kan_jet(x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor, w: Tensor, wb: Tensor,
+                  start: Tensor, values: Tensor, act: Tensor) -> Tensor:
+    """Jet channels ``(N, 1 + C + P, out)`` of a B-spline KAN layer in one native pass.
+
+    Differentiable in ``x`` ``(N, in)``, ``d1`` ``(N, C, in)``, ``d2`` and ``outer``
+    ``(N, P, in)``, ``w`` ``(in, n, out)``, ``wb`` ``(in, out)``; ``start`` ``(N, in)`` int64,
+    ``values`` ``(N, in, 4, S)`` and ``act`` ``(N, in, 4)`` are constants computed from ``x``
+    (see the module docstring). The caller checks :func:`fused_available` first.
+    """
+    n_pts, n_in = x.shape
+    if values.shape[:3] != (n_pts, n_in, 4) or start.shape != (n_pts, n_in) \
+            or act.shape != (n_pts, n_in, 4) or w.shape[0] != n_in \
+            or wb.shape != (n_in, w.shape[2]):
+        raise ValueError(
+            f"fused_kan_jet: inconsistent shapes x {tuple(x.shape)}, start "
+            f"{tuple(start.shape)}, values {tuple(values.shape)} (N, in, 4, S), act "
+            f"{tuple(act.shape)} (N, in, 4), w {tuple(w.shape)} (in, n, out), wb "
+            f"{tuple(wb.shape)} (in, out)"
+        )
+    if d1.shape[::2] != (n_pts, n_in) or d2.shape[::2] != (n_pts, n_in) \
+            or outer.shape != d2.shape:
+        raise ValueError(
+            f"fused_kan_jet: jet channels d1 {tuple(d1.shape)}, d2 {tuple(d2.shape)}, outer "
+            f"{tuple(outer.shape)} do not match (N, ., in) = ({n_pts}, ., {n_in})"
+        )
+    if start.dtype != torch.int64:
+        raise ValueError(f"fused_kan_jet: start must be int64, got {start.dtype}")
+    return _FusedKANJet.apply(x, d1, d2, outer, w, wb, start, values, act)

@@ -1,0 +1,128 @@
+"""Build, cache and load the native (C, OpenMP) KAN kernels with the system C compiler.
+
+The source files next to this module are compiled on first use into a shared library under
+``<cache dir>/native/`` (``$KANPDE_CACHE`` or ``~/.cache/kanpde``, as for reference solutions),
+named by a digest of the source, the compiler's version and the flags, so an edit or a new
+compiler gives a new file; the build writes a temporary file and renames it into place, so
+concurrent processes (e.g. ``torchrun`` ranks) never load a half-written library. The library
+is called through :mod:`ctypes` (which releases the GIL), so no Python headers and no PyTorch
+headers are needed: building takes about a second.
+
+Everything degrades gracefully: without a working compiler (or with ``KANPDE_NATIVE=0``) the
+models use their pure-PyTorch contractions, and :func:`native_status` says why.
+Compiler: ``$CC`` or ``cc``. Flags: ``-O3 -fPIC -shared -fopenmp`` (``-march=native`` is not
+used, so a cache directory shared across the nodes of a cluster stays valid).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shlex
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+ABI_VERSION = 1
+SOURCES = ("kan_jet.c",)
+FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-std=gnu11")
+
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+def _source_dir() -> Path:
+    return Path(__file__).resolve().parent
+
+
+def _compiler() -> list[str]:
+    return shlex.split(os.environ.get("CC", "cc"))
+
+
+def _compiler_version(cc: list[str]) -> str:
+    out = subprocess.run([*cc, "--version"], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise OSError(f"{' '.join(cc)} --version failed: {out.stderr.strip()[:200]}")
+    return out.stdout
+
+
+def _build(target_dir: Path) -> Path:
+    cc = _compiler()
+    sources = [_source_dir() / name for name in SOURCES]
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(path.read_bytes())
+    digest.update(_compiler_version(cc).encode())
+    digest.update(" ".join(FLAGS).encode())
+    digest.update(os.uname().machine.encode())
+    lib = target_dir / f"kanpde_native-{digest.hexdigest()[:16]}.so"
+    if lib.exists():
+        return lib
+    target_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=lib.stem + ".", suffix=".so.tmp", dir=target_dir)
+    os.close(fd)
+    try:
+        cmd = [*cc, *FLAGS, "-o", tmp, *map(str, sources)]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise OSError(f"compiling the native kernels failed ({' '.join(cmd)}):\n"
+                          f"{out.stderr.strip()[:2000]}")
+        os.replace(tmp, lib)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return lib
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    i64, ptr, cint = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
+    for suffix in ("f32", "f64"):
+        fwd = getattr(lib, f"kan_jet_forward_{suffix}")
+        fwd.argtypes = [i64] * 7 + [ptr] * 9 + [cint]
+        fwd.restype = cint
+        bwd = getattr(lib, f"kan_jet_backward_{suffix}")
+        bwd.argtypes = [i64] * 7 + [ptr] * 16 + [cint]
+        bwd.restype = cint
+    lib.kan_jet_abi_version.restype = cint
+
+
+def load_library() -> ctypes.CDLL | None:
+    """The loaded native library, building it on first use; None when unavailable.
+
+    The outcome (library or failure reason) is remembered for the process.
+    """
+    with _lock:
+        if "lib" in _state:
+            return _state["lib"]  # type: ignore[return-value]
+        lib: ctypes.CDLL | None = None
+        reason = None
+        if os.environ.get("KANPDE_NATIVE", "1").strip().lower() in ("0", "false", "off", "no"):
+            reason = "disabled by KANPDE_NATIVE=0"
+        else:
+            from kanpde.pde.reference.cache import cache_dir
+
+            try:
+                path = _build(cache_dir() / "native")
+                lib = ctypes.CDLL(str(path))
+                _declare(lib)
+                if lib.kan_jet_abi_version() != ABI_VERSION:
+                    raise OSError(f"{path} has ABI {lib.kan_jet_abi_version()}, "
+                                  f"expected {ABI_VERSION}")
+            except (OSError, subprocess.SubprocessError, AttributeError) as err:
+                lib, reason = None, f"{type(err).__name__}: {err}"
+        _state["lib"], _state["reason"] = lib, reason
+        return lib
+
+
+def native_status() -> str:
+    """``"available"`` or the reason the native kernels are not used (builds if needed)."""
+    lib = load_library()
+    return "available" if lib is not None else str(_state["reason"])
+
+
+def reset_native_state() -> None:
+    """Forget the loaded library / failure, so the next :func:`load_library` retries (tests)."""
+    with _lock:
+        _state.clear()
