@@ -274,6 +274,9 @@ class BSplineBasis(Basis):
             scale = inv_h[0] ** torch.arange(MAX_LOCAL_ORDER + 1, dtype=torch.float64,
                                              device=dev)
             self._pieces_folded = (pieces * scale.repeat_interleave(k + 1)).to(dt)
+            per_feature = inv_h[:, None] ** torch.arange(MAX_LOCAL_ORDER + 1, device=dev)
+            self._pieces_by_feature = (  # (in, k+1, 4(k+1)): 1/h_i^q folded in per feature
+                pieces * per_feature.repeat_interleave(k + 1, dim=1)[:, None, :]).to(dt)
             jj = torch.arange(n_int + 1, device=dev)[:, None] - k + torch.arange(k + 1, device=dev)
             mask = (jj >= 0) & (jj < self.n_functions)
             mask[-1] = False  # row J: points outside the knot vector
@@ -346,6 +349,17 @@ class BSplineBasis(Basis):
             scale = torch.stack([inv**q for q in range(order + 1)], dim=-1)
             values = values * scale.unsqueeze(-1)
         return j, valid, row, values
+
+    def uniform_tables(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(grid (in, M), inv_h (in,), pieces (in, k+1, 4(k+1)))`` of a uniform grid: the
+        knots, inverse spacings and the cardinal pieces of orders 0..3 with ``inv_h_i^q``
+        folded in (what the native kernel of :meth:`local_support` evaluates).
+
+        Raises ValueError on an adapted (non-uniform) grid.
+        """
+        if not self._uniform:
+            raise ValueError("uniform_tables: the grid is not uniform (after update_grid)")
+        return self.grid, self._inv_h, self._pieces_by_feature
 
     def local_support(self, x: Tensor, order: int = 3) -> tuple[Tensor, Tensor]:
         """``(start, values)`` for the fused jet (:mod:`kanpde.models.fused_jet`).

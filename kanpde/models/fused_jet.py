@@ -34,6 +34,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from kanpde.models.activations import Activation
+from kanpde.models.bspline import BSplineBasis
 from kanpde.native import load_library
 
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
@@ -95,6 +97,41 @@ class _FusedKANJet(torch.autograd.Function):
                                        grad_y.contiguous(), *grads, work)), threads),
                "KAN jet backward")
         return (*grads, None, None, None)
+
+
+#: base activations the native code evaluates (ids of kan_jet.c); others run in PyTorch
+ACTIVATION_KINDS = {"identity": 0, "silu": 1, "tanh": 2, "gelu": 3, "sin": 4}
+
+
+def activation_jet(activation: Activation, x: Tensor) -> Tensor:
+    """``b`` and its first three derivatives at ``x`` ``(N, in)``, stacked: ``(N, in, 4)``
+    (no autograd graph; native when available, in float64 arithmetic)."""
+    with torch.no_grad():
+        kind = ACTIVATION_KINDS.get(activation.name)
+        if kind is None or not fused_available(x):
+            return torch.stack([*activation.with_derivatives(x), activation.third(x)], dim=-1)
+        x = x.contiguous()
+        out = x.new_empty(*x.shape, 4)
+        getattr(load_library(), f"activation_jet_{_SUFFIX[x.dtype]}")(
+            x.numel(), kind, _ptr(x), _ptr(out), torch.get_num_threads())
+        return out
+
+
+def local_support(basis: BSplineBasis, x: Tensor) -> tuple[Tensor, Tensor]:
+    """``basis.local_support(x, 3)`` (no autograd graph): native on a uniform grid when
+    available, else PyTorch. Returns ``start`` ``(N, in)`` and ``values`` ``(N, in, 4, k+1)``."""
+    with torch.no_grad():
+        k = basis.spline_order
+        if not basis.uniform or k > 15 or not fused_available(x):
+            return basis.local_support(x, 3)
+        grid, inv_h, pieces = basis.uniform_tables()
+        x = x.contiguous()
+        start = torch.empty(x.shape, dtype=torch.int64)
+        values = x.new_empty(*x.shape, 4, k + 1)
+        getattr(load_library(), f"bspline_uniform_local_{_SUFFIX[x.dtype]}")(
+            x.shape[0], x.shape[1], k, basis.grid_size,
+            *map(_ptr, (x, grid, inv_h, pieces, start, values)), torch.get_num_threads())
+        return start, values
 
 
 def fused_kan_jet(x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor, w: Tensor, wb: Tensor,

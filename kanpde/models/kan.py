@@ -93,10 +93,19 @@ class KAN(HasWidths, nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(N, dim_in) -> (N, dim_out)``."""
+        """``(N, dim_in) -> (N, dim_out)``.
+
+        When ``x`` does not require grad (no input derivatives can be asked of the result)
+        and every layer runs the native fused pass, the layers use it
+        (:meth:`KANLayer.forward_fused`: same values, a graph once differentiable in the
+        parameters); otherwise the twice-differentiable PyTorch forward (what nested
+        autograd needs).
+        """
         self._check_input(x)
+        fused = not x.requires_grad and all(
+            layer.contraction_mode() == "fused" for layer in self.layers)
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward_fused(x) if fused else layer(x)
         return x
 
     def forward_jet(self, jet: Jet) -> Jet:

@@ -74,7 +74,12 @@ from kanpde.models.contraction import (
     rows_times,
     sparse_contract,
 )
-from kanpde.models.fused_jet import fused_available, fused_kan_jet
+from kanpde.models.fused_jet import (
+    activation_jet,
+    fused_available,
+    fused_kan_jet,
+    local_support,
+)
 from kanpde.models.jet import Jet
 
 CONTRACTIONS = ("auto", "fused", "dense", "sparse", "edge")
@@ -268,7 +273,7 @@ class KANLayer(nn.Module):
         outer = jet.outer_d1()  # (N, P, in)
         mode = self.contraction_mode()
         if mode == "fused":
-            return self._assemble(self._fused_jet(x, jet, outer), jet)
+            return self._assemble(self._fused_jet(x, jet.d1, jet.d2, outer), jet)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
         y = rows_times(base, self.masked_base_weight())  # (N, ch, out)
@@ -292,15 +297,21 @@ class KANLayer(nn.Module):
                 spline = sparse_contract(index, torch.cat(groups, dim=1), table)
         return self._assemble(spline + y, jet)
 
-    def _fused_jet(self, x: Tensor, jet: Jet, outer: Tensor) -> Tensor:
+    def forward_fused(self, x: Tensor) -> Tensor:
+        """``(N, in) -> (N, out)`` through the native pass (requires
+        ``contraction_mode() == "fused"``): the same values as :meth:`forward`, but the graph
+        is once differentiable (parameter gradients, not nested input derivatives)."""
+        self._check_input(x)
+        none = x.new_empty(x.shape[0], 0, self.in_features)
+        return self._fused_jet(x, none, none, none)[:, 0]
+
+    def _fused_jet(self, x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor) -> Tensor:
         """All channels ``(N, 1 + C + P, out)`` in one native pass
         (:func:`~kanpde.models.fused_jet.fused_kan_jet`); the local basis values and the
         activation derivatives it needs are constants of ``x``, computed without autograd."""
-        with torch.no_grad():
-            start, values = self.basis.local_support(x, 3)  # (N, in), (N, in, 4, k + 1)
-            act = torch.stack([*self.activation.with_derivatives(x),
-                               self.activation.third(x)], dim=-1)  # (N, in, 4)
-        return fused_kan_jet(x, jet.d1, jet.d2, outer, self.spline_weight(),
+        start, values = local_support(self.basis, x)  # (N, in), (N, in, 4, k + 1)
+        act = activation_jet(self.activation, x)  # (N, in, 4)
+        return fused_kan_jet(x, d1, d2, outer, self.spline_weight(),
                              self.masked_base_weight(), start, values, act)
 
     @staticmethod

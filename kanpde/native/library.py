@@ -25,8 +25,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-ABI_VERSION = 1
-SOURCES = ("kan_jet.c",)
+ABI_VERSION = 2
+SOURCES = ("kan_jet.c", "kan_jet_impl.h")  # the .c files are compiled, all are hashed
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-std=gnu11")
 
 _lock = threading.Lock()
@@ -64,7 +64,7 @@ def _build(target_dir: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=lib.stem + ".", suffix=".so.tmp", dir=target_dir)
     os.close(fd)
     try:
-        cmd = [*cc, *FLAGS, "-o", tmp, *map(str, sources)]
+        cmd = [*cc, *FLAGS, "-o", tmp, *(str(p) for p in sources if p.suffix == ".c")]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if out.returncode != 0:
             raise OSError(f"compiling the native kernels failed ({' '.join(cmd)}):\n"
@@ -78,13 +78,16 @@ def _build(target_dir: Path) -> Path:
 
 def _declare(lib: ctypes.CDLL) -> None:
     i64, ptr, cint = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
-    for suffix in ("f32", "f64"):
-        fwd = getattr(lib, f"kan_jet_forward_{suffix}")
-        fwd.argtypes = [i64] * 7 + [ptr] * 9 + [cint]
-        fwd.restype = cint
-        bwd = getattr(lib, f"kan_jet_backward_{suffix}")
-        bwd.argtypes = [i64] * 7 + [ptr] * 16 + [cint]
-        bwd.restype = cint
+    signatures = {  # name: argument types (every kernel returns int or nothing)
+        "kan_jet_forward": ([i64] * 7 + [ptr] * 9 + [cint], cint),
+        "kan_jet_backward": ([i64] * 7 + [ptr] * 16 + [cint], cint),
+        "bspline_uniform_local": ([i64] * 4 + [ptr] * 6 + [cint], None),
+        "activation_jet": ([i64, cint, ptr, ptr, cint], None),
+    }
+    for name, (args, result) in signatures.items():
+        for suffix in ("f32", "f64"):
+            fn = getattr(lib, f"{name}_{suffix}")
+            fn.argtypes, fn.restype = args, result
     lib.kan_jet_abi_version.restype = cint
 
 

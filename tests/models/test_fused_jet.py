@@ -209,3 +209,51 @@ def test_build_is_cached_and_atomic(fresh_native, tmp_path) -> None:
     assert load_library() is not None
     assert sorted((tmp_path / "native").iterdir()) == built
     assert built[0].stat().st_mtime_ns == stamp  # loaded from the cache, not rebuilt
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_native_local_support_equals_pytorch(dtype: torch.dtype, k: int) -> None:
+    """The native uniform-grid B-spline evaluation places points exactly as
+    ``BSplineBasis.local_support`` does (knots, grid ends, extension, outside, spacings that
+    differ per feature) and gives the same values of orders 0..3."""
+    from kanpde.models.bspline import BSplineBasis
+    from kanpde.models.fused_jet import local_support
+
+    basis = BSplineBasis(2, 7, k, (-1.0, 1.0), dtype=dtype)
+    grid = basis.grid.clone()
+    grid[1] = grid[1] * 2.5 + 0.3  # a second feature with another range and spacing
+    basis.set_grid(grid, uniform=True)
+    knots = torch.cat([grid[0], grid[1]])
+    x = torch.cat([_x(300, 2, -4.0, 4.0).to(dtype), knots[:, None].expand(-1, 2)])
+    start, values = local_support(basis, x)
+    ref_start, ref_values = basis.local_support(x, 3)
+    assert torch.equal(start, ref_start)
+    use = (start[..., None] + torch.arange(k + 1) >= 0) & \
+        (start[..., None] + torch.arange(k + 1) < basis.n_functions)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    scale = ref_values.abs().amax(dim=(0, 1, 3), keepdim=True).clamp_min(1.0)
+    diff = ((values - ref_values) / scale).abs().amax(dim=2)
+    assert float(diff[use].max()) < tol
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_native_activation_derivatives_equal_pytorch(name: str) -> None:
+    from kanpde.models.fused_jet import activation_jet
+
+    act = ACTIVATIONS[name]
+    x = torch.cat([_x(500, 3, -9.0, 9.0), torch.tensor([[0.0, -40.0, 40.0]], dtype=F64)])
+    ref = torch.stack([*act.with_derivatives(x), act.third(x)], dim=-1)
+    torch.testing.assert_close(activation_jet(act, x), ref, rtol=1e-12, atol=1e-13)
+
+
+def test_fused_forward_equals_pytorch_forward() -> None:
+    """``KAN.forward`` on inputs without grad uses the fused pass: same values and parameter
+    gradients as the twice-differentiable forward (used when the input requires grad)."""
+    model = KAN([2, 6, 4, 1], grid_size=6, seed=0, dtype=F64)
+    x = _x(80, 2, -1.4, 1.4)
+    fused = model(x)
+    grads = torch.autograd.grad(fused.pow(2).sum(), list(model.parameters()))
+    plain = model(x.clone().requires_grad_(True))
+    ref = torch.autograd.grad(plain.pow(2).sum(), list(model.parameters()))
+    _assert_all_close([fused, *grads], [plain, *ref], rtol=1e-13)

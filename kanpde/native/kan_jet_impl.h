@@ -1,0 +1,314 @@
+/*
+ * The kernels of kan_jet.c for one floating type T (names FN(name) carry its suffix).
+ * Included twice by kan_jet.c; see there and kanpde/models/fused_jet.py.
+ *
+ *   N points, I inputs, S = k + 1 local slots, F spline functions per input, O outputs,
+ *   C first-derivative coordinates, P second-derivative pairs, H = 1 + C + P channels.
+ *   start (N, I) int64; values (N, I, 4, S); act (N, I, 4); d1 (N, C, I); d2, outer
+ *   (N, P, I); w (I, F, O); wb (I, O); y (N, H, O).  Slot s of input i is B_{start + s}
+ *   and is used only when 0 <= start + s < F.
+ */
+
+/* One point: Phi_q = act_q wb[i] + sum_s values[q, s] w[i, start + s]; y_0 += Phi_0,
+ * y_c += d1_c Phi_1, y_p += d2_p Phi_1 + outer_p Phi_2.  phi: scratch of 3 O. */
+INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_t C,
+                              int64_t P, const int64_t *RS st_n, const T *RS v_n,
+                              const T *RS a_n, const T *RS d1_n, const T *RS d2_n,
+                              const T *RS ou_n, const T *RS w, const T *RS wb, T *RS yn,
+                              T *RS phi)
+{
+    const int64_t H = 1 + C + P;
+    T *RS phi0 = phi, *RS phi1 = phi + O, *RS phi2 = phi + 2 * O;
+    for (int64_t o = 0; o < H * O; ++o) yn[o] = 0;
+    for (int64_t i = 0; i < I; ++i) {
+        const int64_t st = st_n[i];
+        const T *v = v_n + i * 4 * S;
+        const T *a = a_n + i * 4;
+        const T *base = wb + i * O;
+        const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+        if (H == 1) { /* values only: accumulate straight into y */
+            const T a0 = a[0];
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) yn[o] += a0 * base[o];
+            for (int64_t s = lo; s < hi; ++s) {
+                const T *row = w + (i * F + st + s) * O;
+                const T v0 = v[s];
+                _Pragma("omp simd")
+                for (int64_t o = 0; o < O; ++o) yn[o] += v0 * row[o];
+            }
+            continue;
+        }
+        const T a0 = a[0], a1 = a[1], a2 = a[2];
+        _Pragma("omp simd")
+        for (int64_t o = 0; o < O; ++o) {
+            phi0[o] = a0 * base[o];
+            phi1[o] = a1 * base[o];
+            phi2[o] = a2 * base[o];
+        }
+        for (int64_t s = lo; s < hi; ++s) {
+            const T *row = w + (i * F + st + s) * O;
+            const T v0 = v[s], v1 = v[S + s], v2 = v[2 * S + s];
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) {
+                phi0[o] += v0 * row[o];
+                phi1[o] += v1 * row[o];
+                phi2[o] += v2 * row[o];
+            }
+        }
+        _Pragma("omp simd")
+        for (int64_t o = 0; o < O; ++o) yn[o] += phi0[o];
+        for (int64_t c = 0; c < C; ++c) {
+            const T e = d1_n[c * I + i];
+            T *RS yc = yn + (1 + c) * O;
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) yc[o] += e * phi1[o];
+        }
+        for (int64_t p = 0; p < P; ++p) {
+            const T e = d2_n[p * I + i], f = ou_n[p * I + i];
+            T *RS yp = yn + (1 + C + p) * O;
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) yp[o] += e * phi1[o] + f * phi2[o];
+        }
+    }
+}
+
+CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64_t O,
+                               int64_t C, int64_t P, const int64_t *RS start,
+                               const T *RS values, const T *RS act, const T *RS d1,
+                               const T *RS d2, const T *RS outer, const T *RS w,
+                               const T *RS wb, T *RS y, int nthreads)
+{
+    const int64_t H = 1 + C + P;
+    int failed = 0;
+    _Pragma("omp parallel num_threads(nthreads)")
+    {
+        T *phi = (T *)calloc(3 * (size_t)O, sizeof(T));
+        if (!phi) {
+            _Pragma("omp atomic write")
+            failed = 1;
+        }
+        _Pragma("omp for schedule(static)")
+        for (int64_t n = 0; n < N; ++n) {
+            if (!phi) continue;
+            const int64_t *st_n = start + n * I;
+            const T *v_n = values + n * I * 4 * S, *a_n = act + n * I * 4;
+            const T *d1_n = d1 + n * C * I, *d2_n = d2 + n * P * I, *ou_n = outer + n * P * I;
+            T *yn = y + n * H * O;
+            if (O == 1) /* the usual output layer: loops over o vanish */
+                FN(forward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
+                                  yn, phi);
+            else
+                FN(forward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
+                                  yn, phi);
+        }
+        free(phi);
+    }
+    return failed;
+}
+
+/* One point of the backward pass.  gPhi_0 = gy_0, gPhi_1 = sum_c d1_c gy_c + sum_p d2_p gy_p,
+ * gPhi_2 = sum_p outer_p gy_p; g d1_c = <gy_c, Phi_1>, g d2_p = <gy_p, Phi_1>,
+ * g outer_p = <gy_p, Phi_2>; g x = <gPhi_0, Phi_1> + <gPhi_1, Phi_2> + <gPhi_2, Phi_3>;
+ * acc (this thread's g w, then g wb) += values_q gPhi_q, act_q gPhi_q.  scratch: 5 O. */
+INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_t C,
+                               int64_t P, const int64_t *RS st_n, const T *RS v_n,
+                               const T *RS a_n, const T *RS d1_n, const T *RS d2_n,
+                               const T *RS ou_n, const T *RS w, const T *RS wb,
+                               const T *RS gn, T *RS gx_n, T *RS gd1_n, T *RS gd2_n,
+                               T *RS gou_n, T *RS acc, int need_phi, T *RS scratch)
+{
+    T *RS phi1 = scratch, *RS phi2 = scratch + O, *RS phi3 = scratch + 2 * O;
+    T *RS gp1 = scratch + 3 * O, *RS gp2 = scratch + 4 * O;
+    for (int64_t i = 0; i < I; ++i) {
+        const int64_t st = st_n[i];
+        const T *v = v_n + i * 4 * S;
+        const T *a = a_n + i * 4;
+        const T *base = wb + i * O;
+        const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+        if (need_phi) { /* Phi_1, Phi_2, Phi_3 of the edges (i, .) */
+            const T a1 = a[1], a2 = a[2], a3 = a[3];
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) {
+                phi1[o] = a1 * base[o];
+                phi2[o] = a2 * base[o];
+                phi3[o] = a3 * base[o];
+            }
+            for (int64_t s = lo; s < hi; ++s) {
+                const T *row = w + (i * F + st + s) * O;
+                const T v1 = v[S + s], v2 = v[2 * S + s], v3 = v[3 * S + s];
+                _Pragma("omp simd")
+                for (int64_t o = 0; o < O; ++o) {
+                    phi1[o] += v1 * row[o];
+                    phi2[o] += v2 * row[o];
+                    phi3[o] += v3 * row[o];
+                }
+            }
+        }
+        _Pragma("omp simd")
+        for (int64_t o = 0; o < O; ++o) gp1[o] = gp2[o] = 0;
+        for (int64_t c = 0; c < C; ++c) {
+            const T *gc = gn + (1 + c) * O;
+            const T e = d1_n[c * I + i];
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) gp1[o] += e * gc[o];
+            if (gd1_n) {
+                T dot = 0;
+                _Pragma("omp simd reduction(+:dot)")
+                for (int64_t o = 0; o < O; ++o) dot += gc[o] * phi1[o];
+                gd1_n[c * I + i] = dot;
+            }
+        }
+        for (int64_t p = 0; p < P; ++p) {
+            const T *gq = gn + (1 + C + p) * O;
+            const T e = d2_n[p * I + i], f = ou_n[p * I + i];
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) {
+                gp1[o] += e * gq[o];
+                gp2[o] += f * gq[o];
+            }
+            if (gd2_n || gou_n) {
+                T dot1 = 0, dot2 = 0;
+                _Pragma("omp simd reduction(+:dot1, dot2)")
+                for (int64_t o = 0; o < O; ++o) {
+                    dot1 += gq[o] * phi1[o];
+                    dot2 += gq[o] * phi2[o];
+                }
+                if (gd2_n) gd2_n[p * I + i] = dot1;
+                if (gou_n) gou_n[p * I + i] = dot2;
+            }
+        }
+        if (gx_n) {
+            T gx = 0;
+            _Pragma("omp simd reduction(+:gx)")
+            for (int64_t o = 0; o < O; ++o)
+                gx += gn[o] * phi1[o] + gp1[o] * phi2[o] + gp2[o] * phi3[o];
+            gx_n[i] = gx;
+        }
+        if (acc) {
+            for (int64_t s = lo; s < hi; ++s) {
+                T *RS ar = acc + (i * F + st + s) * O;
+                const T v0 = v[s], v1 = v[S + s], v2 = v[2 * S + s];
+                _Pragma("omp simd")
+                for (int64_t o = 0; o < O; ++o) ar[o] += v0 * gn[o] + v1 * gp1[o] + v2 * gp2[o];
+            }
+            T *RS ab = acc + I * F * O + i * O;
+            const T a0 = a[0], a1 = a[1], a2 = a[2];
+            _Pragma("omp simd")
+            for (int64_t o = 0; o < O; ++o) ab[o] += a0 * gn[o] + a1 * gp1[o] + a2 * gp2[o];
+        }
+    }
+}
+
+/* Gradients; any output pointer may be NULL (not needed).  work: nthreads * (I F O + I O). */
+CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int64_t O,
+                                int64_t C, int64_t P, const int64_t *RS start,
+                                const T *RS values, const T *RS act, const T *RS d1,
+                                const T *RS d2, const T *RS outer, const T *RS w,
+                                const T *RS wb, const T *RS gy, T *RS g_x, T *RS g_d1,
+                                T *RS g_d2, T *RS g_outer, T *RS g_w, T *RS g_wb, T *RS work,
+                                int nthreads)
+{
+    const int64_t H = 1 + C + P;
+    const int64_t WS = I * F * O, TS = WS + I * O; /* one thread's accumulators */
+    const int need_phi = (g_x || g_d1 || g_d2 || g_outer);
+    const int need_acc = (g_w || g_wb);
+    int failed = 0, team = 1;
+    _Pragma("omp parallel num_threads(nthreads)")
+    {
+        const int tid = THREAD_ID();
+        if (tid == 0) team = TEAM_SIZE();
+        T *scratch = (T *)calloc(5 * (size_t)O, sizeof(T));
+        if (!scratch) {
+            _Pragma("omp atomic write")
+            failed = 1;
+        }
+        T *acc = need_acc ? work + (int64_t)tid * TS : NULL;
+        if (acc) memset(acc, 0, sizeof(T) * (size_t)TS);
+        _Pragma("omp for schedule(static)")
+        for (int64_t n = 0; n < N; ++n) {
+            if (!scratch) continue;
+            const int64_t *st_n = start + n * I;
+            const T *v_n = values + n * I * 4 * S, *a_n = act + n * I * 4;
+            const T *d1_n = d1 + n * C * I, *d2_n = d2 + n * P * I, *ou_n = outer + n * P * I;
+            const T *gn = gy + n * H * O;
+            T *gx_n = g_x ? g_x + n * I : NULL;
+            T *gd1_n = g_d1 ? g_d1 + n * C * I : NULL;
+            T *gd2_n = g_d2 ? g_d2 + n * P * I : NULL;
+            T *gou_n = g_outer ? g_outer + n * P * I : NULL;
+            if (O == 1)
+                FN(backward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
+                                   gn, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi, scratch);
+            else
+                FN(backward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
+                                   gn, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi, scratch);
+        }
+        free(scratch);
+    }
+    if (need_acc) {
+        const int nt = team;
+        _Pragma("omp parallel for schedule(static) num_threads(nthreads)")
+        for (int64_t e = 0; e < TS; ++e) {
+            T sum = 0;
+            for (int t = 0; t < nt; ++t) sum += work[(int64_t)t * TS + e];
+            if (e < WS) {
+                if (g_w) g_w[e] = sum;
+            } else if (g_wb) {
+                g_wb[e - WS] = sum;
+            }
+        }
+    }
+    return failed;
+}
+
+/* The local B-splines on a uniform grid (BSplineBasis._locate and local_support):
+ * grid (I, M) knots (M = G + 2K + 1), inv_h (I,) 1 / spacing, pieces (I, K + 1, 4 (K + 1))
+ * the cardinal polynomial pieces of orders 0..3 scaled by inv_h^q.  Interval
+ * j = floor((x - t_0) inv_h) clamped to 0..M-2, then moved by one against the stored knots
+ * (so points at knots are placed as scipy places them); x == t_{K+G} uses interval K+G-1;
+ * outside the knot vector start = -(G + 2K + 1), else start = j - K, and
+ * values[q, r] = sum_p s^p pieces[p, q (K+1) + r], s = (x - t_j) inv_h. */
+CLONES void FN(bspline_uniform_local)(int64_t N, int64_t I, int64_t K, int64_t G,
+                                      const T *RS x, const T *RS grid, const T *RS inv_h,
+                                      const T *RS pieces, int64_t *RS start, T *RS values,
+                                      int nthreads)
+{
+    const int64_t M = G + 2 * K + 1, n_int = M - 1, KP = K + 1, W = 4 * KP;
+    const int64_t far = -(G + 2 * K + 1);
+    _Pragma("omp parallel for schedule(static) num_threads(nthreads)")
+    for (int64_t n = 0; n < N; ++n) {
+        for (int64_t i = 0; i < I; ++i) {
+            const T xv = x[n * I + i];
+            const T *t = grid + i * M;
+            T u = (xv - t[0]) * inv_h[i];
+            if (u != u) u = -1; /* NaN */
+            int64_t j = u < 1 ? 0 : (u >= (T)(n_int - 1) ? n_int - 1 : (int64_t)u);
+            j = j - (xv < t[j]) + (xv >= t[j + 1]);
+            if (xv == t[K + G]) j = K + G - 1;
+            const int valid = j >= 0 && j < n_int;
+            const int64_t jc = j < 0 ? 0 : (j >= n_int ? n_int - 1 : j);
+            const T s = valid ? (xv - t[jc]) * inv_h[i] : 0;
+            start[n * I + i] = valid ? j - K : far;
+            T pw[16]; /* s^p, K <= 15 (checked by the caller) */
+            pw[0] = 1;
+            for (int64_t p = 1; p <= K; ++p) pw[p] = pw[p - 1] * s;
+            const T *pc = pieces + i * KP * W;
+            T *out = values + (n * I + i) * W;
+            for (int64_t c = 0; c < W; ++c) {
+                T acc = 0;
+                for (int64_t p = 0; p <= K; ++p) acc += pw[p] * pc[p * W + c];
+                out[c] = acc;
+            }
+        }
+    }
+}
+
+/* b, b', b'', b''' of the base activation `kind` at every x: out (N, 4). */
+CLONES void FN(activation_jet)(int64_t N, int kind, const T *RS x, T *RS out, int nthreads)
+{
+    _Pragma("omp parallel for schedule(static) num_threads(nthreads)")
+    for (int64_t n = 0; n < N; ++n) {
+        double d[4];
+        activation_derivatives(kind, (double)x[n], d);
+        for (int q = 0; q < 4; ++q) out[4 * n + q] = (T)d[q];
+    }
+}
