@@ -6,7 +6,7 @@ their values and first three x-derivatives ``values`` ``(N, in, 4, S)``, the bas
 and its derivatives ``act`` ``(N, in, 4)`` (``b, b', b'', b'''``), spline weights ``w``
 ``(in, n, out)``, base weights ``wb`` ``(in, out)`` and the input jet channels ``d1``
 ``(N, C, in)``, ``d2`` ``(N, P, in)``, ``outer`` ``(N, P, in)`` (``d1_a d1_b`` per pair), it
-computes ``y`` ``(N, 1 + C + P, out)``:
+computes the output jet ``y_0`` ``(N, out)``, ``y_c`` ``(N, C, out)``, ``y_p`` ``(N, P, out)``:
 
     Phi_q[n, i, :] = act_q wb[i] + sum_s values[n, i, q, s] w[i, start + s]   (q = 0, 1, 2)
     y_0 = sum_i Phi_0,   y_c = sum_i d1_c Phi_1,   y_p = sum_i d2_p Phi_1 + outer_p Phi_2
@@ -53,12 +53,17 @@ def fused_available(*tensors: Tensor) -> bool:
     return load_library() is not None
 
 
-def _ptr(t: Tensor | None) -> ctypes.c_void_p | None:
-    return None if t is None else ctypes.c_void_p(t.data_ptr())
-
-
-def _check(status: int, what: str) -> None:
-    if status != 0:
+def _call(name: str, dtype: torch.dtype, sizes: tuple[int, ...],
+          tensors: tuple[Tensor | None, ...], *, what: str | None = None) -> None:
+    """Call the native kernel ``name`` for ``dtype`` with ``sizes``, the addresses of
+    ``tensors`` (None: NULL) and the thread count. ``tensors`` is held here until the call
+    returns, so temporary (e.g. contiguous) copies cannot be freed while the kernel runs.
+    ``what``: the kernel returns a status; non-zero means it ran out of memory."""
+    fn = getattr(load_library(), f"{name}_{_SUFFIX[dtype]}")
+    held = tuple(tensors)
+    addresses = [None if t is None else ctypes.c_void_p(t.data_ptr()) for t in held]
+    status = fn(*sizes, *addresses, torch.get_num_threads())
+    if what is not None and status != 0:
         raise MemoryError(f"native {what} could not allocate its scratch memory")
 
 
@@ -70,20 +75,21 @@ def _sizes(values: Tensor, w: Tensor, d1: Tensor, d2: Tensor) -> tuple[int, ...]
 class _FusedKANJet(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor, w: Tensor, wb: Tensor,
-                start: Tensor, values: Tensor, act: Tensor) -> Tensor:
+                start: Tensor, values: Tensor, act: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         d1, d2, outer, w, wb, start, values, act = (
             t.contiguous() for t in (d1, d2, outer, w, wb, start, values, act))
         sizes = _sizes(values, w, d1, d2)
-        y = values.new_empty(sizes[0], 1 + sizes[5] + sizes[6], sizes[4])
-        fn = getattr(load_library(), f"kan_jet_forward_{_SUFFIX[values.dtype]}")
-        _check(fn(*sizes, *map(_ptr, (start, values, act, d1, d2, outer, w, wb, y)),
-                  torch.get_num_threads()), "KAN jet")
+        n_pts, _, _, _, n_out, n_c, n_p = sizes
+        ys = (values.new_empty(n_pts, n_out), values.new_empty(n_pts, n_c, n_out),
+              values.new_empty(n_pts, n_p, n_out))
+        _call("kan_jet_forward", values.dtype, sizes,
+              (start, values, act, d1, d2, outer, w, wb, *ys), what="KAN jet")
         ctx.save_for_backward(d1, d2, outer, w, wb, start, values, act)
-        return y
+        return ys
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_y: Tensor):
+    def backward(ctx, g0: Tensor, g1: Tensor, g2: Tensor):
         d1, d2, outer, w, wb, start, values, act = ctx.saved_tensors
         need = ctx.needs_input_grad
         sizes = _sizes(values, w, d1, d2)
@@ -92,10 +98,10 @@ class _FusedKANJet(torch.autograd.Function):
                   for k, t in enumerate((d1, d2, outer, w, wb), start=1)]
         threads = torch.get_num_threads()
         work = w.new_empty(threads, w.numel() + wb.numel()) if need[4] or need[5] else None
-        fn = getattr(load_library(), f"kan_jet_backward_{_SUFFIX[values.dtype]}")
-        _check(fn(*sizes, *map(_ptr, (start, values, act, d1, d2, outer, w, wb,
-                                       grad_y.contiguous(), *grads, work)), threads),
-               "KAN jet backward")
+        gys = tuple(g.contiguous() for g in (g0, g1, g2))
+        _call("kan_jet_backward", values.dtype, sizes,
+              (start, values, act, d1, d2, outer, w, wb, *gys, *grads, work),
+              what="KAN jet backward")
         return (*grads, None, None, None)
 
 
@@ -112,8 +118,7 @@ def activation_jet(activation: Activation, x: Tensor) -> Tensor:
             return torch.stack([*activation.with_derivatives(x), activation.third(x)], dim=-1)
         x = x.contiguous()
         out = x.new_empty(*x.shape, 4)
-        getattr(load_library(), f"activation_jet_{_SUFFIX[x.dtype]}")(
-            x.numel(), kind, _ptr(x), _ptr(out), torch.get_num_threads())
+        _call("activation_jet", x.dtype, (x.numel(), kind), (x, out))
         return out
 
 
@@ -124,19 +129,19 @@ def local_support(basis: BSplineBasis, x: Tensor) -> tuple[Tensor, Tensor]:
         k = basis.spline_order
         if not basis.uniform or k > 15 or not fused_available(x):
             return basis.local_support(x, 3)
-        grid, inv_h, pieces = basis.uniform_tables()
+        tables = tuple(t.contiguous() for t in basis.uniform_tables())  # grid, inv_h, pieces
         x = x.contiguous()
         start = torch.empty(x.shape, dtype=torch.int64)
         values = x.new_empty(*x.shape, 4, k + 1)
-        getattr(load_library(), f"bspline_uniform_local_{_SUFFIX[x.dtype]}")(
-            x.shape[0], x.shape[1], k, basis.grid_size,
-            *map(_ptr, (x, grid, inv_h, pieces, start, values)), torch.get_num_threads())
+        _call("bspline_uniform_local", x.dtype, (*x.shape, k, basis.grid_size),
+              (x, *tables, start, values))
         return start, values
 
 
 def fused_kan_jet(x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor, w: Tensor, wb: Tensor,
-                  start: Tensor, values: Tensor, act: Tensor) -> Tensor:
-    """Jet channels ``(N, 1 + C + P, out)`` of a B-spline KAN layer in one native pass.
+                  start: Tensor, values: Tensor, act: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The output jet ``(y_0 (N, out), y_c (N, C, out), y_p (N, P, out))`` of a B-spline KAN
+    layer in one native pass.
 
     Differentiable in ``x`` ``(N, in)``, ``d1`` ``(N, C, in)``, ``d2`` and ``outer``
     ``(N, P, in)``, ``w`` ``(in, n, out)``, ``wb`` ``(in, out)``; ``start`` ``(N, in)`` int64,

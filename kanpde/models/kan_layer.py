@@ -273,7 +273,7 @@ class KANLayer(nn.Module):
         outer = jet.outer_d1()  # (N, P, in)
         mode = self.contraction_mode()
         if mode == "fused":
-            return self._assemble(self._fused_jet(x, jet.d1, jet.d2, outer), jet)
+            return Jet(*self._fused_jet(x, jet.d1, jet.d2, outer), jet.pairs)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
         y = rows_times(base, self.masked_base_weight())  # (N, ch, out)
@@ -303,10 +303,11 @@ class KANLayer(nn.Module):
         is once differentiable (parameter gradients, not nested input derivatives)."""
         self._check_input(x)
         none = x.new_empty(x.shape[0], 0, self.in_features)
-        return self._fused_jet(x, none, none, none)[:, 0]
+        return self._fused_jet(x, none, none, none)[0]
 
-    def _fused_jet(self, x: Tensor, d1: Tensor, d2: Tensor, outer: Tensor) -> Tensor:
-        """All channels ``(N, 1 + C + P, out)`` in one native pass
+    def _fused_jet(self, x: Tensor, d1: Tensor, d2: Tensor,
+                   outer: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The output jet ``(N, out), (N, C, out), (N, P, out)`` in one native pass
         (:func:`~kanpde.models.fused_jet.fused_kan_jet`); the local basis values and the
         activation derivatives it needs are constants of ``x``, computed without autograd."""
         start, values = local_support(self.basis, x)  # (N, in), (N, in, 4, k + 1)

@@ -4,7 +4,7 @@
  * shapes are documented in kanpde/models/fused_jet.py; the code is written once in
  * kan_jet_impl.h and instantiated here for float (suffix _f32) and double (_f64).
  *
- *   kan_jet_forward_*        y = jet channels of a layer (value, d/dx_c, d2/dx_a dx_b)
+ *   kan_jet_forward_*        the jet of a layer: value, d/dx_c, d2/dx_a dx_b (three arrays)
  *   kan_jet_backward_*       gradients of x, the input jet channels and the weights
  *   bspline_uniform_local_*  first local B-spline and the k + 1 local values, orders 0..3,
  *                            on a uniform grid (the conventions of kanpde/models/bspline.py)
@@ -100,4 +100,4 @@ static inline void activation_derivatives(int kind, double x, double out[4])
 #undef FN
 
 /* Checked by the loader: the calling convention of this file. */
-int kan_jet_abi_version(void) { return 2; }
+int kan_jet_abi_version(void) { return 3; }

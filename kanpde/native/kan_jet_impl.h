@@ -5,8 +5,9 @@
  *   N points, I inputs, S = k + 1 local slots, F spline functions per input, O outputs,
  *   C first-derivative coordinates, P second-derivative pairs, H = 1 + C + P channels.
  *   start (N, I) int64; values (N, I, 4, S); act (N, I, 4); d1 (N, C, I); d2, outer
- *   (N, P, I); w (I, F, O); wb (I, O); y (N, H, O).  Slot s of input i is B_{start + s}
- *   and is used only when 0 <= start + s < F.
+ *   (N, P, I); w (I, F, O); wb (I, O); outputs y0 (N, O), y1 (N, C, O), y2 (N, P, O)
+ *   (value, first and second derivatives).  Slot s of input i is B_{start + s}, used only
+ *   when 0 <= start + s < F.
  */
 
 /* One point: Phi_q = act_q wb[i] + sum_s values[q, s] w[i, start + s]; y_0 += Phi_0,
@@ -15,11 +16,13 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
                               int64_t P, const int64_t *RS st_n, const T *RS v_n,
                               const T *RS a_n, const T *RS d1_n, const T *RS d2_n,
                               const T *RS ou_n, const T *RS w, const T *RS wb, T *RS yn,
-                              T *RS phi)
+                              T *RS y1n, T *RS y2n, T *RS phi)
 {
     const int64_t H = 1 + C + P;
     T *RS phi0 = phi, *RS phi1 = phi + O, *RS phi2 = phi + 2 * O;
-    for (int64_t o = 0; o < H * O; ++o) yn[o] = 0;
+    for (int64_t o = 0; o < O; ++o) yn[o] = 0;
+    for (int64_t o = 0; o < C * O; ++o) y1n[o] = 0;
+    for (int64_t o = 0; o < P * O; ++o) y2n[o] = 0;
     for (int64_t i = 0; i < I; ++i) {
         const int64_t st = st_n[i];
         const T *v = v_n + i * 4 * S;
@@ -59,13 +62,13 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
         for (int64_t o = 0; o < O; ++o) yn[o] += phi0[o];
         for (int64_t c = 0; c < C; ++c) {
             const T e = d1_n[c * I + i];
-            T *RS yc = yn + (1 + c) * O;
+            T *RS yc = y1n + c * O;
             _Pragma("omp simd")
             for (int64_t o = 0; o < O; ++o) yc[o] += e * phi1[o];
         }
         for (int64_t p = 0; p < P; ++p) {
             const T e = d2_n[p * I + i], f = ou_n[p * I + i];
-            T *RS yp = yn + (1 + C + p) * O;
+            T *RS yp = y2n + p * O;
             _Pragma("omp simd")
             for (int64_t o = 0; o < O; ++o) yp[o] += e * phi1[o] + f * phi2[o];
         }
@@ -76,9 +79,8 @@ CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64
                                int64_t C, int64_t P, const int64_t *RS start,
                                const T *RS values, const T *RS act, const T *RS d1,
                                const T *RS d2, const T *RS outer, const T *RS w,
-                               const T *RS wb, T *RS y, int nthreads)
+                               const T *RS wb, T *RS y0, T *RS y1, T *RS y2, int nthreads)
 {
-    const int64_t H = 1 + C + P;
     int failed = 0;
     _Pragma("omp parallel num_threads(nthreads)")
     {
@@ -93,13 +95,13 @@ CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64
             const int64_t *st_n = start + n * I;
             const T *v_n = values + n * I * 4 * S, *a_n = act + n * I * 4;
             const T *d1_n = d1 + n * C * I, *d2_n = d2 + n * P * I, *ou_n = outer + n * P * I;
-            T *yn = y + n * H * O;
+            T *yn = y0 + n * O, *y1n = y1 + n * C * O, *y2n = y2 + n * P * O;
             if (O == 1) /* the usual output layer: loops over o vanish */
                 FN(forward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
-                                  yn, phi);
+                                  yn, y1n, y2n, phi);
             else
                 FN(forward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
-                                  yn, phi);
+                                  yn, y1n, y2n, phi);
         }
         free(phi);
     }
@@ -114,7 +116,8 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
                                int64_t P, const int64_t *RS st_n, const T *RS v_n,
                                const T *RS a_n, const T *RS d1_n, const T *RS d2_n,
                                const T *RS ou_n, const T *RS w, const T *RS wb,
-                               const T *RS gn, T *RS gx_n, T *RS gd1_n, T *RS gd2_n,
+                               const T *RS gn, const T *RS g1n, const T *RS g2n,
+                               T *RS gx_n, T *RS gd1_n, T *RS gd2_n,
                                T *RS gou_n, T *RS acc, int need_phi, T *RS scratch)
 {
     T *RS phi1 = scratch, *RS phi2 = scratch + O, *RS phi3 = scratch + 2 * O;
@@ -125,6 +128,36 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
         const T *a = a_n + i * 4;
         const T *base = wb + i * O;
         const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+        if (C == 0 && P == 0) { /* values only: g x = <gy_0, Phi_1>, acc += values_0 gy_0 */
+            if (gx_n) {
+                const T a1 = a[1];
+                _Pragma("omp simd")
+                for (int64_t o = 0; o < O; ++o) phi1[o] = a1 * base[o];
+                for (int64_t s = lo; s < hi; ++s) {
+                    const T *row = w + (i * F + st + s) * O;
+                    const T v1 = v[S + s];
+                    _Pragma("omp simd")
+                    for (int64_t o = 0; o < O; ++o) phi1[o] += v1 * row[o];
+                }
+                T gx = 0;
+                _Pragma("omp simd reduction(+:gx)")
+                for (int64_t o = 0; o < O; ++o) gx += gn[o] * phi1[o];
+                gx_n[i] = gx;
+            }
+            if (acc) {
+                for (int64_t s = lo; s < hi; ++s) {
+                    T *RS ar = acc + (i * F + st + s) * O;
+                    const T v0 = v[s];
+                    _Pragma("omp simd")
+                    for (int64_t o = 0; o < O; ++o) ar[o] += v0 * gn[o];
+                }
+                T *RS ab = acc + I * F * O + i * O;
+                const T a0 = a[0];
+                _Pragma("omp simd")
+                for (int64_t o = 0; o < O; ++o) ab[o] += a0 * gn[o];
+            }
+            continue;
+        }
         if (need_phi) { /* Phi_1, Phi_2, Phi_3 of the edges (i, .) */
             const T a1 = a[1], a2 = a[2], a3 = a[3];
             _Pragma("omp simd")
@@ -147,7 +180,7 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
         _Pragma("omp simd")
         for (int64_t o = 0; o < O; ++o) gp1[o] = gp2[o] = 0;
         for (int64_t c = 0; c < C; ++c) {
-            const T *gc = gn + (1 + c) * O;
+            const T *gc = g1n + c * O;
             const T e = d1_n[c * I + i];
             _Pragma("omp simd")
             for (int64_t o = 0; o < O; ++o) gp1[o] += e * gc[o];
@@ -159,7 +192,7 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
             }
         }
         for (int64_t p = 0; p < P; ++p) {
-            const T *gq = gn + (1 + C + p) * O;
+            const T *gq = g2n + p * O;
             const T e = d2_n[p * I + i], f = ou_n[p * I + i];
             _Pragma("omp simd")
             for (int64_t o = 0; o < O; ++o) {
@@ -204,11 +237,11 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
                                 int64_t C, int64_t P, const int64_t *RS start,
                                 const T *RS values, const T *RS act, const T *RS d1,
                                 const T *RS d2, const T *RS outer, const T *RS w,
-                                const T *RS wb, const T *RS gy, T *RS g_x, T *RS g_d1,
+                                const T *RS wb, const T *RS gy0, const T *RS gy1,
+                                const T *RS gy2, T *RS g_x, T *RS g_d1,
                                 T *RS g_d2, T *RS g_outer, T *RS g_w, T *RS g_wb, T *RS work,
                                 int nthreads)
 {
-    const int64_t H = 1 + C + P;
     const int64_t WS = I * F * O, TS = WS + I * O; /* one thread's accumulators */
     const int need_phi = (g_x || g_d1 || g_d2 || g_outer);
     const int need_acc = (g_w || g_wb);
@@ -230,17 +263,19 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
             const int64_t *st_n = start + n * I;
             const T *v_n = values + n * I * 4 * S, *a_n = act + n * I * 4;
             const T *d1_n = d1 + n * C * I, *d2_n = d2 + n * P * I, *ou_n = outer + n * P * I;
-            const T *gn = gy + n * H * O;
+            const T *gn = gy0 + n * O, *g1n = gy1 + n * C * O, *g2n = gy2 + n * P * O;
             T *gx_n = g_x ? g_x + n * I : NULL;
             T *gd1_n = g_d1 ? g_d1 + n * C * I : NULL;
             T *gd2_n = g_d2 ? g_d2 + n * P * I : NULL;
             T *gou_n = g_outer ? g_outer + n * P * I : NULL;
             if (O == 1)
                 FN(backward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
-                                   gn, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi, scratch);
+                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi,
+                                   scratch);
             else
                 FN(backward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
-                                   gn, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi, scratch);
+                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi,
+                                   scratch);
         }
         free(scratch);
     }

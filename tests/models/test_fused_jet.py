@@ -106,7 +106,9 @@ def test_gradcheck_of_the_native_function() -> None:
 
     assert torch.autograd.gradcheck(fn, (d1, d2, outer, w, wb))
     # ... and d/dx against its formula: sum_q <gPhi_q, Phi_{q+1}> with values' next order
-    y = fused_kan_jet(x, d1, d2, outer, w, wb, start, values, act)
+    ys = fused_kan_jet(x, d1, d2, outer, w, wb, start, values, act)
+    assert [tuple(t.shape) for t in ys] == [(n, o), (n, c, o), (n, p, o)]
+    y = torch.cat([ys[0][:, None], ys[1], ys[2]], dim=1)
     gy = torch.randn(y.shape, generator=g, dtype=F64)
     (gx,) = torch.autograd.grad(y, x, gy)
     shifted = torch.cat([values[:, :, 1:], torch.zeros_like(values[:, :, :1])], dim=2)
@@ -128,7 +130,7 @@ def _edge_reference(values, act, d1, d2, outer, w, wb, start):
     rows = w[torch.arange(w.shape[0])[None, :, None], slots.clamp(0, n_fun - 1)]  # N,I,S,O
     rows = rows * ok[..., None]
     phi = values[:, :, :3] @ rows + act[:, :, :3, None] * wb[None, :, None]  # (N, I, 3, O)
-    y0 = phi[:, :, 0].sum(1, keepdim=True)
+    y0 = phi[:, :, 0].sum(1, keepdim=True)  # (N, 1, O)
     y1 = d1 @ phi[:, :, 1]
     y2 = d2 @ phi[:, :, 1] + outer @ phi[:, :, 2]
     return torch.cat([y0, y1, y2], dim=1)
@@ -257,3 +259,22 @@ def test_fused_forward_equals_pytorch_forward() -> None:
     plain = model(x.clone().requires_grad_(True))
     ref = torch.autograd.grad(plain.pow(2).sum(), list(model.parameters()))
     _assert_all_close([fused, *grads], [plain, *ref], rtol=1e-13)
+
+
+def test_non_contiguous_output_gradients() -> None:
+    """Losses whose gradients reach the layer as broadcast (stride-0) tensors, as
+    ``d2.sum(dim=1)`` and ``mean`` give: the kernel reads contiguous copies that stay alive
+    for the whole call (a freed copy once produced garbage here)."""
+    model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
+    x = _x(64, 2, -1, 1)
+    params = list(model.parameters())
+    results = []
+    for contraction in ("fused", "edge"):
+        for layer in model.layers:
+            layer.contraction = contraction
+        for _ in range(3):  # repeated: a dangling copy would be reused by later allocations
+            jet = model.forward_jet(Jet.seed(x))
+            loss = (jet.d2.sum(dim=1) - 1.0).pow(2).mean() + jet.d1.mean() + jet.value.mean()
+            results.append(torch.autograd.grad(loss, params))
+    for grads in results[1:]:
+        _assert_all_close(grads, results[0], rtol=1e-12)
