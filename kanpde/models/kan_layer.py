@@ -40,18 +40,25 @@ channel is a weighted sum of basis values with the same coefficients:
 so the ``1 + C + P`` channels are contracted in a few batched products, with no loop over
 edges (the base branch goes through one small matmul with ``w_base``). For the B-spline
 basis only ``k + 1`` functions per input are non-zero (found by index arithmetic on a uniform
-grid, ``searchsorted`` on an adapted one), and :mod:`kanpde.models.contraction` offers three
-contractions of those ``k + 1`` local weights with the coefficient table:
+grid, ``searchsorted`` on an adapted one), and four contractions of those ``k + 1`` local
+weights with the coefficient table are available:
 
+    "fused":  the whole layer jet (basis, base branch, all channels) and its backward in one
+              native C/OpenMP pass per layer (:mod:`kanpde.models.fused_jet`); ~ k + 1;
+              CPU, float32/float64, outside ``torch.compile``, needs a C compiler
     "dense":  scatter into the ``n + 1`` dense slots, one matmul per channel group
               (value, first, second derivatives); cost ~ n (~ G)
     "sparse": sparse product (embedding_bag forward, sampled products backward); ~ k + 1
     "edge":   per-edge derivatives phi, phi', phi'' from gathered rows, then the channels;
-              ~ (k + 1) out, the cheapest for a narrow output layer
+              ~ (k + 1) out, the cheapest PyTorch one for a narrow output layer
 
-``contraction="auto"`` picks per layer (:func:`~kanpde.models.contraction.choose_contraction`,
-thresholds measured with ``python -m kanpde.bench contraction``). The plain forward always
-uses "dense" (twice differentiable, for nested autograd).
+``contraction="auto"`` uses "fused" wherever it can run and otherwise picks among the
+PyTorch ones per layer (:func:`~kanpde.models.contraction.choose_contraction`, thresholds
+measured with ``python -m kanpde.bench contraction``); "fused" and "sparse" are once
+differentiable (enough for a training step on jet outputs). The plain :meth:`KANLayer.forward`
+uses "dense" (twice differentiable, for nested autograd); :meth:`KANLayer.forward_fused` is
+the value-only native pass that :meth:`kanpde.models.KAN.forward` takes when its input does
+not require grad.
 """
 
 from __future__ import annotations
@@ -98,7 +105,7 @@ class KANLayer(nn.Module):
         noise_scale: scale of the initial spline-coefficient noise (>= 0).
         grid_eps: default blend of :meth:`update_grid` (1: uniform, 0: sample quantiles).
         contraction: how :meth:`forward_jet` contracts B-spline weights (``"auto"``,
-            ``"dense"``, ``"sparse"``, ``"edge"``; see the module docstring).
+            ``"fused"``, ``"dense"``, ``"sparse"``, ``"edge"``; see the module docstring).
         seed: int, ``torch.Generator`` or None (non-deterministic) for the initialisation.
         dtype, device: of parameters and buffers.
         **basis_options: passed to the basis (``degree`` for chebyshev; ``n_centers``,

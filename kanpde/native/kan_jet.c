@@ -42,62 +42,21 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 /* base activations (ids shared with kanpde/models/fused_jet.py) */
 enum { ACT_IDENTITY = 0, ACT_SILU = 1, ACT_TANH = 2, ACT_GELU = 3, ACT_SIN = 4 };
 
-/* d^q b / dx^q, q = 0..3, evaluated in double */
-static inline void activation_derivatives(int kind, double x, double out[4])
-{
-    switch (kind) {
-    case ACT_SILU: {
-        const double s = 1.0 / (1.0 + exp(-x)), sp = s * (1.0 - s);
-        out[0] = x * s;
-        out[1] = s * (1.0 + x * (1.0 - s));
-        out[2] = sp * (2.0 + x * (1.0 - 2.0 * s));
-        out[3] = sp * (x * (1.0 - 6.0 * sp) + 3.0 * (1.0 - 2.0 * s));
-        break;
-    }
-    case ACT_TANH: {
-        const double f = tanh(x), d = 1.0 - f * f;
-        out[0] = f;
-        out[1] = d;
-        out[2] = -2.0 * f * d;
-        out[3] = -2.0 * d * (1.0 - 3.0 * f * f);
-        break;
-    }
-    case ACT_GELU: {
-        const double cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752440));
-        const double pdf = exp(-0.5 * x * x) * 0.39894228040143267794;
-        out[0] = x * cdf;
-        out[1] = cdf + x * pdf;
-        out[2] = pdf * (2.0 - x * x);
-        out[3] = x * pdf * (x * x - 4.0);
-        break;
-    }
-    case ACT_SIN: {
-        const double s = sin(x), c = cos(x);
-        out[0] = s;
-        out[1] = c;
-        out[2] = -s;
-        out[3] = -c;
-        break;
-    }
-    default:
-        out[0] = x;
-        out[1] = 1.0;
-        out[2] = 0.0;
-        out[3] = 0.0;
-    }
-}
-
 #define T float
 #define FN(name) name##_f32
+#define MATH(name) name##f /* expf, tanhf, ... */
 #include "kan_jet_impl.h"
 #undef T
 #undef FN
+#undef MATH
 
 #define T double
 #define FN(name) name##_f64
+#define MATH(name) name
 #include "kan_jet_impl.h"
 #undef T
 #undef FN
+#undef MATH
 
 /* Checked by the loader: the calling convention of this file. */
 int kan_jet_abi_version(void) { return 3; }

@@ -295,6 +295,29 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
     return failed;
 }
 
+/* One input value: interval, start and the local values (see bspline_uniform_local). */
+INLINE void FN(bspline_point)(int64_t K, int64_t G, T xv, const T *RS t, T ih,
+                              const T *RS pc, int64_t *RS start, T *RS out)
+{
+    const int64_t M = G + 2 * K + 1, n_int = M - 1, W = 4 * (K + 1);
+    T u = (xv - t[0]) * ih;
+    if (u != u) u = -1; /* NaN */
+    int64_t j = u < 1 ? 0 : (u >= (T)(n_int - 1) ? n_int - 1 : (int64_t)u);
+    j = j - (xv < t[j]) + (xv >= t[j + 1]);
+    if (xv == t[K + G]) j = K + G - 1;
+    const int valid = j >= 0 && j < n_int;
+    const int64_t jc = j < 0 ? 0 : (j >= n_int ? n_int - 1 : j);
+    const T s = valid ? (xv - t[jc]) * ih : 0;
+    *start = valid ? j - K : -(G + 2 * K + 1);
+    /* Horner over the powers of s, vectorized across the 4 (K + 1) columns */
+    _Pragma("omp simd")
+    for (int64_t c = 0; c < W; ++c) out[c] = pc[K * W + c];
+    for (int64_t p = K - 1; p >= 0; --p) {
+        _Pragma("omp simd")
+        for (int64_t c = 0; c < W; ++c) out[c] = out[c] * s + pc[p * W + c];
+    }
+}
+
 /* The local B-splines on a uniform grid (BSplineBasis._locate and local_support):
  * grid (I, M) knots (M = G + 2K + 1), inv_h (I,) 1 / spacing, pieces (I, K + 1, 4 (K + 1))
  * the cardinal polynomial pieces of orders 0..3 scaled by inv_h^q.  Interval
@@ -307,43 +330,69 @@ CLONES void FN(bspline_uniform_local)(int64_t N, int64_t I, int64_t K, int64_t G
                                       const T *RS pieces, int64_t *RS start, T *RS values,
                                       int nthreads)
 {
-    const int64_t M = G + 2 * K + 1, n_int = M - 1, KP = K + 1, W = 4 * KP;
-    const int64_t far = -(G + 2 * K + 1);
+    const int64_t M = G + 2 * K + 1, KP = K + 1, W = 4 * KP;
     _Pragma("omp parallel for schedule(static) num_threads(nthreads)")
     for (int64_t n = 0; n < N; ++n) {
         for (int64_t i = 0; i < I; ++i) {
-            const T xv = x[n * I + i];
-            const T *t = grid + i * M;
-            T u = (xv - t[0]) * inv_h[i];
-            if (u != u) u = -1; /* NaN */
-            int64_t j = u < 1 ? 0 : (u >= (T)(n_int - 1) ? n_int - 1 : (int64_t)u);
-            j = j - (xv < t[j]) + (xv >= t[j + 1]);
-            if (xv == t[K + G]) j = K + G - 1;
-            const int valid = j >= 0 && j < n_int;
-            const int64_t jc = j < 0 ? 0 : (j >= n_int ? n_int - 1 : j);
-            const T s = valid ? (xv - t[jc]) * inv_h[i] : 0;
-            start[n * I + i] = valid ? j - K : far;
-            T pw[16]; /* s^p, K <= 15 (checked by the caller) */
-            pw[0] = 1;
-            for (int64_t p = 1; p <= K; ++p) pw[p] = pw[p - 1] * s;
-            const T *pc = pieces + i * KP * W;
-            T *out = values + (n * I + i) * W;
-            for (int64_t c = 0; c < W; ++c) {
-                T acc = 0;
-                for (int64_t p = 0; p <= K; ++p) acc += pw[p] * pc[p * W + c];
-                out[c] = acc;
-            }
+            const int64_t e = n * I + i;
+            if (K == 3) /* cubic, the default: constant trip counts */
+                FN(bspline_point)(3, G, x[e], grid + i * M, inv_h[i], pieces + i * 16 * 4,
+                                  start + e, values + e * 16);
+            else
+                FN(bspline_point)(K, G, x[e], grid + i * M, inv_h[i], pieces + i * KP * W,
+                                  start + e, values + e * W);
         }
     }
 }
 
-/* b, b', b'', b''' of the base activation `kind` at every x: out (N, 4). */
+/* d^q b / dx^q, q = 0..3, of the base activation `kind` at x (in T arithmetic). */
+INLINE void FN(activation_point)(int kind, T x, T *RS out)
+{
+    switch (kind) {
+    case ACT_SILU: {
+        const T s = 1 / (1 + MATH(exp)(-x)), sp = s * (1 - s);
+        out[0] = x * s;
+        out[1] = s * (1 + x * (1 - s));
+        out[2] = sp * (2 + x * (1 - 2 * s));
+        out[3] = sp * (x * (1 - 6 * sp) + 3 * (1 - 2 * s));
+        break;
+    }
+    case ACT_TANH: {
+        const T f = MATH(tanh)(x), d = 1 - f * f;
+        out[0] = f;
+        out[1] = d;
+        out[2] = -2 * f * d;
+        out[3] = -2 * d * (1 - 3 * f * f);
+        break;
+    }
+    case ACT_GELU: {
+        const T cdf = (T)0.5 * (1 + MATH(erf)(x * (T)0.70710678118654752440));
+        const T pdf = MATH(exp)((T)-0.5 * x * x) * (T)0.39894228040143267794;
+        out[0] = x * cdf;
+        out[1] = cdf + x * pdf;
+        out[2] = pdf * (2 - x * x);
+        out[3] = x * pdf * (x * x - 4);
+        break;
+    }
+    case ACT_SIN: {
+        const T s = MATH(sin)(x), c = MATH(cos)(x);
+        out[0] = s;
+        out[1] = c;
+        out[2] = -s;
+        out[3] = -c;
+        break;
+    }
+    default:
+        out[0] = x;
+        out[1] = 1;
+        out[2] = 0;
+        out[3] = 0;
+    }
+}
+
+/* The base activation `kind` and its first three derivatives at every x: out (N, 4). */
 CLONES void FN(activation_jet)(int64_t N, int kind, const T *RS x, T *RS out, int nthreads)
 {
     _Pragma("omp parallel for schedule(static) num_threads(nthreads)")
-    for (int64_t n = 0; n < N; ++n) {
-        double d[4];
-        activation_derivatives(kind, (double)x[n], d);
-        for (int q = 0; q < 4; ++q) out[4 * n + q] = (T)d[q];
-    }
+    for (int64_t n = 0; n < N; ++n) FN(activation_point)(kind, x[n], out + 4 * n);
 }

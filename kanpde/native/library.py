@@ -11,7 +11,8 @@ headers are needed: building takes about a second.
 Everything degrades gracefully: without a working compiler (or with ``KANPDE_NATIVE=0``) the
 models use their pure-PyTorch contractions, and :func:`native_status` says why.
 Compiler: ``$CC`` or ``cc``. Flags: ``-O3 -fPIC -shared -fopenmp`` (``-march=native`` is not
-used, so a cache directory shared across the nodes of a cluster stays valid).
+used, so a cache directory shared across the nodes of a cluster stays valid; on x86-64 the
+kernels carry an AVX2/FMA clone chosen at load time).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _build(target_dir: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=lib.stem + ".", suffix=".so.tmp", dir=target_dir)
     os.close(fd)
     try:
-        cmd = [*cc, *FLAGS, "-o", tmp, *(str(p) for p in sources if p.suffix == ".c")]
+        cmd = [*cc, *FLAGS, "-o", tmp, *(str(p) for p in sources if p.suffix == ".c"), "-lm"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if out.returncode != 0:
             raise OSError(f"compiling the native kernels failed ({' '.join(cmd)}):\n"
