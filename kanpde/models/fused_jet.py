@@ -29,6 +29,9 @@ C compiler on first use); :func:`fused_available` says whether they can run.
 from __future__ import annotations
 
 import ctypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -41,10 +44,28 @@ from kanpde.native import load_library
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
+_local = threading.local()
+
+
+@contextmanager
+def twice_differentiable() -> Iterator[None]:
+    """Within this context (this thread) the native pass is not used: KAN layers run their
+    PyTorch contractions, whose graphs can be differentiated again (e.g. autograd of a jet's
+    first derivative with respect to the input, the fallback for undeclared mixed
+    derivatives in :mod:`kanpde.pde.derivatives`)."""
+    before = getattr(_local, "off", False)
+    _local.off = True
+    try:
+        yield
+    finally:
+        _local.off = before
+
+
 def fused_available(*tensors: Tensor) -> bool:
     """True when the native jet can run on ``tensors``: CPU, one float32/float64 dtype, not
-    while ``torch.compile`` traces, and the native library builds/loads."""
-    if torch.compiler.is_compiling():
+    while ``torch.compile`` traces or inside :func:`twice_differentiable`, and the native
+    library builds/loads."""
+    if getattr(_local, "off", False) or torch.compiler.is_compiling():
         return False
     dtype = tensors[0].dtype
     if dtype not in _SUFFIX or any(t.device.type != "cpu" or t.dtype != dtype

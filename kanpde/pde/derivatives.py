@@ -17,10 +17,13 @@ derivatives::
 * ``"jets"``: one forward pass of ``model.forward_jet(Jet.seed(x, pairs))`` (see
   :mod:`kanpde.models.jet`) propagates the value, all first derivatives and the second
   derivatives of the diagonal pairs ``(c, c)`` plus the mixed ``pairs`` the caller declares
-  (problems declare them in ``Problem.mixed_derivatives``). A mixed derivative that was not
-  declared falls back to autograd of the jet's first derivative with respect to ``x``; for
-  that, ``x`` is always made to require grad here (if it does not already), which costs one
-  extra small matrix product in the backward pass.
+  (problems declare them in ``Problem.mixed_derivatives``). The jet and the value are
+  computed from ``x`` detached (nothing is differentiated with respect to ``x``), which lets
+  a KAN take its native once-differentiable pass. A mixed derivative that was not declared
+  (or any second derivative after ``order=1``) falls back to autograd, with respect to ``x``,
+  of the first derivatives of a second jet built with twice-differentiable layers
+  (:func:`kanpde.models.fused_jet.twice_differentiable`; ``x`` is made to require grad here
+  for that).
 * ``"auto"``: ``"jets"`` when the model has a ``forward_jet`` method (and it does not raise
   NotImplementedError), else ``"autograd"``.
 
@@ -43,6 +46,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from kanpde.models.fused_jet import twice_differentiable
 from kanpde.models.jet import Jet
 
 ENGINES = ("auto", "autograd", "jets")
@@ -87,6 +91,7 @@ class Derivatives:
         self._order = order
         self._value: Tensor | None = None
         self._jet: Jet | None = None
+        self._jet_x: Jet | None = None  # for autograd fallbacks under the jets engine
         self._jet_pair_index: dict[tuple[int, int], int] = {}
         self._first: dict[int, Tensor] = {}  # j -> (N, C): d u_j / dx_c
         self._second: dict[tuple[int, int], Tensor] = {}  # (a, j) -> (N, C): d2 u_j / dx_a dx_c
@@ -114,8 +119,12 @@ class Derivatives:
             if self._jet is not None:
                 self._value = self._jet.value
             else:
+                # the jets engine never differentiates the value with respect to x (its
+                # derivatives come from the jet), so the model may take a once-differentiable
+                # fast path (the native KAN pass) on an input that needs no gradient
+                x = self.coords.detach() if self.engine == "jets" else self.coords
                 with torch.enable_grad():
-                    out = self.model(self.coords)
+                    out = self.model(x)
                 if out.dim() != 2 or out.shape[0] != self.coords.shape[0]:
                     raise ValueError(
                         f"model output must have shape (N, dim_out), got {tuple(out.shape)}"
@@ -184,8 +193,8 @@ class Derivatives:
         prs: list[tuple[int, int]] = []
         if order >= 2:
             prs = [(i, i) for i in range(c)] + [p for p in self.pairs if p[0] != p[1]]
-        with torch.enable_grad():
-            jet = self.model.forward_jet(Jet.seed(self.coords, prs))
+        with torch.enable_grad():  # x itself needs no gradient: the jet carries d/dx
+            jet = self.model.forward_jet(Jet.seed(self.coords.detach(), prs))
         n = self.coords.shape[0]
         if jet.value.dim() != 2 or jet.value.shape[0] != n or jet.d1.shape[1] != c:
             raise ValueError(
@@ -203,6 +212,15 @@ class Derivatives:
         assert self._jet is not None
         return self._jet
 
+    def _differentiable_jet(self) -> Jet:
+        """First-derivative jet of the model at ``coords`` (which require grad) built with
+        twice-differentiable layers (:func:`~kanpde.models.fused_jet.twice_differentiable`),
+        for autograd of ``d1`` with respect to ``x``; cached."""
+        if self._jet_x is None:
+            with torch.enable_grad(), twice_differentiable():
+                self._jet_x = self.model.forward_jet(Jet.seed(self.coords, ()))
+        return self._jet_x
+
     def _first_row(self, j: int) -> Tensor:
         """``d u_j / dx`` ``(N, C)`` (autograd engine), cached."""
         if j not in self._first:
@@ -214,7 +232,7 @@ class Derivatives:
         key = (a, j)
         if key not in self._second:
             if self.engine == "jets":
-                first = self._ensure_jet().d1[:, a, j]
+                first = self._differentiable_jet().d1[:, a, j]
             else:
                 first = self._first_row(j)[:, a]
             self._second[key] = _grad(first, self.coords)
