@@ -12,10 +12,13 @@ Recompilation happens when a guard fails: on the first call with another number 
 change (new coefficient shapes, or a non-uniform grid after ``update_grid``). Each
 compilation takes seconds to a minute on a CPU, so compiling pays off only for runs of many
 steps on a fixed grid (measured figures: ``python -m kanpde.bench jets --compile`` and the
-README); it is off by default (``train.compile: false``). Dynamo keeps at most
-``torch._dynamo.config.recompile_limit`` (default 8) variants of a function per process, shared
-by all models of one class; past it the eager code runs (with a warning), so compile one model
-per process, as ``kanpde`` does, or call ``torch._dynamo.reset()`` between models.
+README); it is off by default (``train.compile: false``). ``torch.compile`` cannot trace
+the native fused KAN pass (:mod:`kanpde.models.fused_jet`), so a compiled KAN runs the
+PyTorch contractions, which on a CPU with the native kernels is slower than the eager model.
+Dynamo keeps at most ``torch._dynamo.config.recompile_limit`` (default 8) variants of a
+function per process, shared by all models of one class; past it the eager code runs (with
+a warning), so compile one model per process, as ``kanpde`` does, or call
+``torch._dynamo.reset()`` between models.
 Constructing one sets ``torch._functorch.config.donated_buffer = False`` for the process
 (a compiled backward with donated buffers refuses ``retain_graph=True``; the only cost is
 memory reuse inside compiled backward passes).

@@ -31,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from kanpde.models.compiled import CompiledModel
+from kanpde.models.kan_layer import KANLayer
 from kanpde.train import distributed
 from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
@@ -136,6 +137,14 @@ class Trainer:
         self.engine = engine
         # the loss runs through the compiled view; evaluation, RAD and checkpoints use the model
         self.net = CompiledModel(self.model) if config.compile else self.model
+        if config.compile and any(isinstance(m, KANLayer) and m.contraction_mode() == "fused"
+                                  for m in self.model.modules()):
+            log.warning(
+                "train.compile=true: the compiled step traces the PyTorch KAN contractions, "
+                "not the native fused pass (which cannot be traced); on a CPU with the "
+                "native kernels that is slower (2.4x-3.7x per step measured, "
+                "results/benchmarks/jets.txt): consider train.compile=false"
+            )
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._last_pointwise: dict[str, torch.Tensor] = {}
         unknown = set(config.loss_weights) - set(problem.terms)

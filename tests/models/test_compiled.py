@@ -131,3 +131,20 @@ def test_inductor_compiled_training_gives_the_eager_history(monkeypatch):
     eager, compiled = _train(monkeypatch, None), _train(monkeypatch, "inductor")
     for key in ("loss", "rel_l2"):
         np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-8, atol=0)
+
+
+def test_train_compile_warns_when_it_replaces_the_native_kan_pass(caplog):
+    from kanpde.native import load_library
+    from kanpde.pde import make_sampler
+    from kanpde.train import TrainConfig, Trainer
+    from problems.poisson import Poisson
+
+    if load_library() is None:
+        pytest.skip("native kernels unavailable: nothing is replaced")
+    model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
+    for compile_ in (False, True):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="kanpde"):
+            Trainer(Poisson(variant="sinsin"), model, make_sampler("sobol"),
+                    TrainConfig.from_dict({"compile": compile_, "progress": False}), seed=0)
+        assert ("train.compile=true" in caplog.text) == compile_
