@@ -10,6 +10,31 @@
  *   when 0 <= start + s < F.
  */
 
+/* Phi_q, Phi_{q+1}, Phi_{q+2} of the edges (i, .) of one point, q = q0:
+ * Phi_q[o] = act_q wb[i, o] + sum_{s in lo..hi-1} values[q, s] w[i, start + s, o]. */
+INLINE void FN(edge_phi)(int64_t S, int64_t O, int64_t q0, const T *RS v, const T *RS a,
+                         const T *RS base, const T *RS w_i, int64_t st, int64_t lo,
+                         int64_t hi, T *RS p0, T *RS p1, T *RS p2)
+{
+    const T c0 = a[q0], c1 = a[q0 + 1], c2 = a[q0 + 2];
+    _Pragma("omp simd")
+    for (int64_t o = 0; o < O; ++o) {
+        p0[o] = c0 * base[o];
+        p1[o] = c1 * base[o];
+        p2[o] = c2 * base[o];
+    }
+    for (int64_t s = lo; s < hi; ++s) {
+        const T *row = w_i + (st + s) * O;
+        const T v0 = v[q0 * S + s], v1 = v[(q0 + 1) * S + s], v2 = v[(q0 + 2) * S + s];
+        _Pragma("omp simd")
+        for (int64_t o = 0; o < O; ++o) {
+            p0[o] += v0 * row[o];
+            p1[o] += v1 * row[o];
+            p2[o] += v2 * row[o];
+        }
+    }
+}
+
 /* One point: Phi_q = act_q wb[i] + sum_s values[q, s] w[i, start + s]; y_0 += Phi_0,
  * y_c += d1_c Phi_1, y_p += d2_p Phi_1 + outer_p Phi_2.  phi: scratch of 3 O. */
 INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_t C,
@@ -41,23 +66,7 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
             }
             continue;
         }
-        const T a0 = a[0], a1 = a[1], a2 = a[2];
-        _Pragma("omp simd")
-        for (int64_t o = 0; o < O; ++o) {
-            phi0[o] = a0 * base[o];
-            phi1[o] = a1 * base[o];
-            phi2[o] = a2 * base[o];
-        }
-        for (int64_t s = lo; s < hi; ++s) {
-            const T *row = w + (i * F + st + s) * O;
-            const T v0 = v[s], v1 = v[S + s], v2 = v[2 * S + s];
-            _Pragma("omp simd")
-            for (int64_t o = 0; o < O; ++o) {
-                phi0[o] += v0 * row[o];
-                phi1[o] += v1 * row[o];
-                phi2[o] += v2 * row[o];
-            }
-        }
+        FN(edge_phi)(S, O, 0, v, a, base, w + i * F * O, st, lo, hi, phi0, phi1, phi2);
         _Pragma("omp simd")
         for (int64_t o = 0; o < O; ++o) yn[o] += phi0[o];
         for (int64_t c = 0; c < C; ++c) {
@@ -158,25 +167,8 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
             }
             continue;
         }
-        if (need_phi) { /* Phi_1, Phi_2, Phi_3 of the edges (i, .) */
-            const T a1 = a[1], a2 = a[2], a3 = a[3];
-            _Pragma("omp simd")
-            for (int64_t o = 0; o < O; ++o) {
-                phi1[o] = a1 * base[o];
-                phi2[o] = a2 * base[o];
-                phi3[o] = a3 * base[o];
-            }
-            for (int64_t s = lo; s < hi; ++s) {
-                const T *row = w + (i * F + st + s) * O;
-                const T v1 = v[S + s], v2 = v[2 * S + s], v3 = v[3 * S + s];
-                _Pragma("omp simd")
-                for (int64_t o = 0; o < O; ++o) {
-                    phi1[o] += v1 * row[o];
-                    phi2[o] += v2 * row[o];
-                    phi3[o] += v3 * row[o];
-                }
-            }
-        }
+        if (need_phi)
+            FN(edge_phi)(S, O, 1, v, a, base, w + i * F * O, st, lo, hi, phi1, phi2, phi3);
         _Pragma("omp simd")
         for (int64_t o = 0; o < O; ++o) gp1[o] = gp2[o] = 0;
         for (int64_t c = 0; c < C; ++c) {
