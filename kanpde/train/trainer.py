@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from kanpde.models.compiled import CompiledModel
 from kanpde.models.kan_layer import KANLayer
+from kanpde.native import native_status
 from kanpde.train import distributed
 from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
@@ -137,8 +138,10 @@ class Trainer:
         self.engine = engine
         # the loss runs through the compiled view; evaluation, RAD and checkpoints use the model
         self.net = CompiledModel(self.model) if config.compile else self.model
-        if config.compile and any(isinstance(m, KANLayer) and m.contraction_mode() == "fused"
-                                  for m in self.model.modules()):
+        kan_layers = [m for m in self.model.modules() if isinstance(m, KANLayer)]
+        if kan_layers and self.device.type == "cpu" and self.comm.is_main:
+            log.info("native KAN pass (kanpde.native): %s", native_status())
+        if config.compile and any(m.contraction_mode() == "fused" for m in kan_layers):
             log.warning(
                 "train.compile=true: the compiled step traces the PyTorch KAN contractions, "
                 "not the native fused pass (which cannot be traced); on a CPU with the "
