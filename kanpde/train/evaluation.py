@@ -51,7 +51,7 @@ def predict_gradient(
     for start in range(0, x.shape[0], batch):
         xb = x[start : start + batch].detach().clone().requires_grad_(True)
         with torch.enable_grad():
-            u = make_derivatives(model, xb, names, engine=engine)
+            u = make_derivatives(model, xb, names, engine=engine, order=1)  # gradient only
             out.append(u.grad().detach().double().cpu().numpy())
     return np.concatenate(out)
 
