@@ -265,15 +265,12 @@ class BSplineBasis(Basis):
         if self._uniform:
             canon = torch.arange(-k, k + 2, dtype=torch.float64, device=dev)[None, :]
             card = piece_matrices(canon, k)[0, k]  # interior interval: all functions exist
-            pieces = with_derivative_pieces(card)  # (k+1, 3(k+1)) float64
+            pieces = with_derivative_pieces(card)  # (k+1, 4(k+1)) float64
             self._pieces = pieces.to(dt)
             inv_h = n_int / (t[:, -1].double() - t[:, 0].double())  # (in,)
             self._inv_h = inv_h.to(dt)
             # one spacing on every feature (the usual case): fold 1/h^q into the pieces
             self._folded = bool((inv_h == inv_h[0]).all())
-            scale = inv_h[0] ** torch.arange(MAX_LOCAL_ORDER + 1, dtype=torch.float64,
-                                             device=dev)
-            self._pieces_folded = (pieces * scale.repeat_interleave(k + 1)).to(dt)
             per_feature = inv_h[:, None] ** torch.arange(MAX_LOCAL_ORDER + 1, device=dev)
             self._pieces_by_feature = (  # (in, k+1, 4(k+1)): 1/h_i^q folded in per feature
                 pieces * per_feature.repeat_interleave(k + 1, dim=1)[:, None, :]).to(dt)
@@ -282,7 +279,7 @@ class BSplineBasis(Basis):
             mask[-1] = False  # row J: points outside the knot vector
             self._colmask = mask  # (J + 1, k + 1) bool
         else:
-            pieces = with_derivative_pieces(piece_matrices(t, k))  # (in, J, k+1, 3(k+1))
+            pieces = with_derivative_pieces(piece_matrices(t, k))  # (in, J, k+1, 4(k+1))
             pad = torch.zeros_like(pieces[:, :1])
             self._pieces = torch.cat([pieces, pad], 1).reshape(
                 -1, k + 1, (MAX_LOCAL_ORDER + 1) * (k + 1)).to(dt)
@@ -336,7 +333,8 @@ class BSplineBasis(Basis):
         if self._uniform:
             inv = self._inv_h.expand_as(x)
             s = torch.where(valid, (x - t_j) * inv, torch.zeros_like(x))
-            pieces = self._pieces_folded if self._folded else self._pieces
+            # one spacing: feature 0's pieces, with 1/h^q folded in, serve every feature
+            pieces = self._pieces_by_feature[0] if self._folded else self._pieces
             out = _powers(s, k) @ pieces[:, :width]  # (N, in, (order+1)(k+1))
         else:
             rows = row + self._off_pieces

@@ -77,12 +77,12 @@ def fused_available(*tensors: Tensor) -> bool:
 def _call(name: str, dtype: torch.dtype, sizes: tuple[int, ...],
           tensors: tuple[Tensor | None, ...], *, what: str | None = None) -> None:
     """Call the native kernel ``name`` for ``dtype`` with ``sizes``, the addresses of
-    ``tensors`` (None: NULL) and the thread count. ``tensors`` is held here until the call
-    returns, so temporary (e.g. contiguous) copies cannot be freed while the kernel runs.
-    ``what``: the kernel returns a status; non-zero means it ran out of memory."""
+    ``tensors`` (None: NULL) and the thread count. The ``tensors`` argument keeps every
+    tensor (temporary contiguous copies included) alive until the kernel has returned: pass
+    them here, never bare addresses. ``what``: the kernel returns a status; non-zero means
+    it ran out of memory."""
     fn = getattr(load_library(), f"{name}_{_SUFFIX[dtype]}")
-    held = tuple(tensors)
-    addresses = [None if t is None else ctypes.c_void_p(t.data_ptr()) for t in held]
+    addresses = [None if t is None else ctypes.c_void_p(t.data_ptr()) for t in tensors]
     status = fn(*sizes, *addresses, torch.get_num_threads())
     if what is not None and status != 0:
         raise MemoryError(f"native {what} could not allocate its scratch memory")
