@@ -93,7 +93,8 @@ class Jet:
     def seed(x: Tensor, pairs: Sequence[Sequence[int]] | None = None) -> Jet:
         """The jet of the identity map at ``x`` ``(N, C)``: ``d1 = I``, ``d2 = 0``.
 
-        ``pairs`` defaults to the diagonal pairs (what a Laplacian needs).
+        ``pairs`` defaults to the diagonal pairs (what a Laplacian needs). ``d1`` and ``d2``
+        are one row expanded along the points (stride 0: nothing of size ``N`` is stored).
         """
         if x.dim() != 2:
             raise ValueError(f"jet input must be (N, C), got shape {tuple(x.shape)}")
@@ -101,8 +102,16 @@ class Jet:
         prs = diagonal_pairs(c) if pairs is None else normalize_pairs(pairs, c)
         eye = torch.eye(c, dtype=x.dtype, device=x.device)
         d1 = eye.unsqueeze(0).expand(n, c, c)
-        d2 = x.new_zeros(n, len(prs), c)
+        d2 = x.new_zeros(1, len(prs), c).expand(n, len(prs), c)
         return Jet(x, d1, d2, prs)
+
+    def scale_channels(self, s: Tensor) -> tuple[Tensor, Tensor]:
+        """``(d1 * s, d2 * s)`` for ``s`` ``(d,)``; a channel expanded along the points (the
+        seed's) stays expanded, so scaling it costs one row."""
+        return tuple(  # type: ignore[return-value]
+            (t[:1] * s).expand(t.shape) if t.shape[0] > 1 and t.stride(0) == 0 else t * s
+            for t in (self.d1, self.d2)
+        )
 
     def map_linear(self, weight: Tensor, bias: Tensor | None = None) -> Jet:
         """Jet of ``value @ weight + bias``; ``weight`` is ``(d, d_out)``."""

@@ -81,13 +81,8 @@ from kanpde.models.contraction import (
     rows_times,
     sparse_contract,
 )
-from kanpde.models.fused_jet import (
-    activation_jet,
-    fused_available,
-    fused_kan_jet,
-    local_support,
-)
-from kanpde.models.jet import Jet
+from kanpde.models.fused_jet import fused_available, fused_layer_jet
+from kanpde.models.jet import Jet, Pairs
 
 CONTRACTIONS = ("auto", "fused", "dense", "sparse", "edge")
 
@@ -277,10 +272,10 @@ class KANLayer(nn.Module):
         x = jet.value
         self._check_input(x)
         n_pts, n_out = x.shape[0], self.out_features
-        outer = jet.outer_d1()  # (N, P, in)
         mode = self.contraction_mode()
-        if mode == "fused":
-            return Jet(*self._fused_jet(x, jet.d1, jet.d2, outer), jet.pairs)
+        if mode == "fused":  # forms d1_a d1_b itself
+            return Jet(*self._fused_jet(x, jet.d1, jet.d2, jet.pairs), jet.pairs)
+        outer = jet.outer_d1()  # (N, P, in)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
         y = rows_times(base, self.masked_base_weight())  # (N, ch, out)
@@ -310,17 +305,15 @@ class KANLayer(nn.Module):
         is once differentiable (parameter gradients, not nested input derivatives)."""
         self._check_input(x)
         none = x.new_empty(x.shape[0], 0, self.in_features)
-        return self._fused_jet(x, none, none, none)[0]
+        return self._fused_jet(x, none, none, ())[0]
 
     def _fused_jet(self, x: Tensor, d1: Tensor, d2: Tensor,
-                   outer: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+                   pairs: Pairs) -> tuple[Tensor, Tensor, Tensor]:
         """The output jet ``(N, out), (N, C, out), (N, P, out)`` in one native pass
-        (:func:`~kanpde.models.fused_jet.fused_kan_jet`); the local basis values and the
+        (:func:`~kanpde.models.fused_jet.fused_layer_jet`); the local basis values and the
         activation derivatives it needs are constants of ``x``, computed without autograd."""
-        start, values = local_support(self.basis, x)  # (N, in), (N, in, 4, k + 1)
-        act = activation_jet(self.activation, x)  # (N, in, 4)
-        return fused_kan_jet(x, d1, d2, outer, self.spline_weight(),
-                             self.masked_base_weight(), start, values, act)
+        return fused_layer_jet(x, d1, d2, pairs, self.spline_weight(), self.masked_base_weight(),
+                               self.basis, self.activation)
 
     @staticmethod
     def _assemble(y: Tensor, jet: Jet) -> Jet:

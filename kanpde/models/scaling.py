@@ -70,7 +70,7 @@ class InputScaling(nn.Module):
     def forward_jet(self, jet: Jet) -> Jet:
         self._check(jet.value)
         s = self.slope()
-        return Jet((jet.value - self.lo) * s - 1.0, jet.d1 * s, jet.d2 * s, jet.pairs)
+        return Jet((jet.value - self.lo) * s - 1.0, *jet.scale_channels(s), jet.pairs)
 
 
 class WrapsNet:

@@ -4,13 +4,16 @@
  * shapes are documented in kanpde/models/fused_jet.py; the code is written once in
  * kan_jet_impl.h and instantiated here for float (suffix _f32) and double (_f64).
  *
- *   kan_jet_forward_*        the jet of a layer: value, d/dx_c, d2/dx_a dx_b (three arrays)
+ *   kan_jet_forward_*        the jet of a layer: value, d/dx_c, d2/dx_a dx_b (three arrays);
+ *                            evaluates the base activation itself when given its id
  *   kan_jet_backward_*       gradients of x, the input jet channels and the weights
+ *                            (second-derivative pairs multiply d1_a d1_b, formed in place)
  *   bspline_uniform_local_*  first local B-spline and the k + 1 local values, orders 0..3,
  *                            on a uniform grid (the conventions of kanpde/models/bspline.py)
- *   activation_jet_*         b, b', b'', b''' of the base activation
+ *   activation_jet_*         b, b', b'', b''' of the base activation (on its own)
  *
- * All arrays are C-contiguous; the arrays of one call never overlap.
+ * All arrays are C-contiguous (d1, d2 may repeat one point's channels: stride 0); the arrays
+ * of one call never overlap.
  */
 #include <math.h>
 #include <stdint.h>
@@ -59,4 +62,4 @@ enum { ACT_IDENTITY = 0, ACT_SILU = 1, ACT_TANH = 2, ACT_GELU = 3, ACT_SIN = 4 }
 #undef MATH
 
 /* Checked by the loader: the calling convention of this file. */
-int kan_jet_abi_version(void) { return 3; }
+int kan_jet_abi_version(void) { return 5; }

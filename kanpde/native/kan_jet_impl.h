@@ -4,11 +4,84 @@
  *
  *   N points, I inputs, S = k + 1 local slots, F spline functions per input, O outputs,
  *   C first-derivative coordinates, P second-derivative pairs, H = 1 + C + P channels.
- *   start (N, I) int64; values (N, I, 4, S); act (N, I, 4); d1 (N, C, I); d2, outer
- *   (N, P, I); w (I, F, O); wb (I, O); outputs y0 (N, O), y1 (N, C, O), y2 (N, P, O)
- *   (value, first and second derivatives).  Slot s of input i is B_{start + s}, used only
- *   when 0 <= start + s < F.
+ *   start (N, I) int64 and values (N, I, 4, S): the first local B-spline of each input and
+ *   the values and first three derivatives of the S local ones; act (N, I, 4): b, b', b'',
+ *   b''' of the base activation (evaluated at x (N, I) by the forward pass when kind >= 0,
+ *   as for activation_jet; else given).  d1 (N, C, I) and d2 (N, P, I)
+ *   with point strides sd1, sd2 (C I and P I, or 0 when every point has the same channels,
+ *   as for the seed jet of the input); pair p = (pa[p], pb[p]) multiplies
+ *   outer_p = d1_pa d1_pb; w (I, F, O); wb (I, O); outputs y0 (N, O), y1 (N, C, O), y2
+ *   (N, P, O) (value, first and second derivatives).  Slot s of input i is B_{start + s},
+ *   used only when 0 <= start + s < F.
  */
+
+/* One input value: interval, start and the local values (see bspline_uniform_local). */
+INLINE void FN(bspline_point)(int64_t K, int64_t G, T xv, const T *RS t, T ih,
+                              const T *RS pc, int64_t *RS start, T *RS out)
+{
+    const int64_t M = G + 2 * K + 1, n_int = M - 1, W = 4 * (K + 1);
+    T u = (xv - t[0]) * ih;
+    if (u != u) u = -1; /* NaN */
+    int64_t j = u < 1 ? 0 : (u >= (T)(n_int - 1) ? n_int - 1 : (int64_t)u);
+    j = j - (xv < t[j]) + (xv >= t[j + 1]);
+    if (xv == t[K + G]) j = K + G - 1;
+    const int valid = j >= 0 && j < n_int;
+    const int64_t jc = j < 0 ? 0 : (j >= n_int ? n_int - 1 : j);
+    const T s = valid ? (xv - t[jc]) * ih : 0;
+    *start = valid ? j - K : -(G + 2 * K + 1);
+    /* Horner over the powers of s, vectorized across the 4 (K + 1) columns */
+    _Pragma("omp simd")
+    for (int64_t c = 0; c < W; ++c) out[c] = pc[K * W + c];
+    for (int64_t p = K - 1; p >= 0; --p) {
+        _Pragma("omp simd")
+        for (int64_t c = 0; c < W; ++c) out[c] = out[c] * s + pc[p * W + c];
+    }
+}
+
+/* d^q b / dx^q, q = 0..3, of the base activation `kind` at x (in T arithmetic). */
+INLINE void FN(activation_point)(int kind, T x, T *RS out)
+{
+    switch (kind) {
+    case ACT_SILU: {
+        const T s = 1 / (1 + MATH(exp)(-x)), sp = s * (1 - s);
+        out[0] = x * s;
+        out[1] = s * (1 + x * (1 - s));
+        out[2] = sp * (2 + x * (1 - 2 * s));
+        out[3] = sp * (x * (1 - 6 * sp) + 3 * (1 - 2 * s));
+        break;
+    }
+    case ACT_TANH: {
+        const T f = MATH(tanh)(x), d = 1 - f * f;
+        out[0] = f;
+        out[1] = d;
+        out[2] = -2 * f * d;
+        out[3] = -2 * d * (1 - 3 * f * f);
+        break;
+    }
+    case ACT_GELU: {
+        const T cdf = (T)0.5 * (1 + MATH(erf)(x * (T)0.70710678118654752440));
+        const T pdf = MATH(exp)((T)-0.5 * x * x) * (T)0.39894228040143267794;
+        out[0] = x * cdf;
+        out[1] = cdf + x * pdf;
+        out[2] = pdf * (2 - x * x);
+        out[3] = x * pdf * (x * x - 4);
+        break;
+    }
+    case ACT_SIN: {
+        const T s = MATH(sin)(x), c = MATH(cos)(x);
+        out[0] = s;
+        out[1] = c;
+        out[2] = -s;
+        out[3] = -c;
+        break;
+    }
+    default:
+        out[0] = x;
+        out[1] = 1;
+        out[2] = 0;
+        out[3] = 0;
+    }
+}
 
 /* Phi_q, Phi_{q+1}, Phi_{q+2} of the edges (i, .) of one point, q = q0:
  * Phi_q[o] = act_q wb[i, o] + sum_{s in lo..hi-1} values[q, s] w[i, start + s, o]. */
@@ -40,8 +113,8 @@ INLINE void FN(edge_phi)(int64_t S, int64_t O, int64_t q0, const T *RS v, const 
 INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_t C,
                               int64_t P, const int64_t *RS st_n, const T *RS v_n,
                               const T *RS a_n, const T *RS d1_n, const T *RS d2_n,
-                              const T *RS ou_n, const T *RS w, const T *RS wb, T *RS yn,
-                              T *RS y1n, T *RS y2n, T *RS phi)
+                              const int64_t *RS pa, const int64_t *RS pb, const T *RS w,
+                              const T *RS wb, T *RS yn, T *RS y1n, T *RS y2n, T *RS phi)
 {
     const int64_t H = 1 + C + P;
     T *RS phi0 = phi, *RS phi1 = phi + O, *RS phi2 = phi + 2 * O;
@@ -76,7 +149,7 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
             for (int64_t o = 0; o < O; ++o) yc[o] += e * phi1[o];
         }
         for (int64_t p = 0; p < P; ++p) {
-            const T e = d2_n[p * I + i], f = ou_n[p * I + i];
+            const T e = d2_n[p * I + i], f = d1_n[pa[p] * I + i] * d1_n[pb[p] * I + i];
             T *RS yp = y2n + p * O;
             _Pragma("omp simd")
             for (int64_t o = 0; o < O; ++o) yp[o] += e * phi1[o] + f * phi2[o];
@@ -85,10 +158,12 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
 }
 
 CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64_t O,
-                               int64_t C, int64_t P, const int64_t *RS start,
-                               const T *RS values, const T *RS act, const T *RS d1,
-                               const T *RS d2, const T *RS outer, const T *RS w,
-                               const T *RS wb, T *RS y0, T *RS y1, T *RS y2, int nthreads)
+                               int64_t C, int64_t P, int64_t sd1, int64_t sd2,
+                               int64_t kind, const T *RS x, const int64_t *RS start,
+                               const T *RS values, T *RS act, const T *RS d1,
+                               const T *RS d2, const int64_t *RS pa,
+                               const int64_t *RS pb, const T *RS w, const T *RS wb,
+                               T *RS y0, T *RS y1, T *RS y2, int nthreads)
 {
     int failed = 0;
     _Pragma("omp parallel num_threads(nthreads)")
@@ -102,14 +177,18 @@ CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64
         for (int64_t n = 0; n < N; ++n) {
             if (!phi) continue;
             const int64_t *st_n = start + n * I;
-            const T *v_n = values + n * I * 4 * S, *a_n = act + n * I * 4;
-            const T *d1_n = d1 + n * C * I, *d2_n = d2 + n * P * I, *ou_n = outer + n * P * I;
+            const T *v_n = values + n * I * 4 * S;
+            T *a_n = act + n * I * 4;
+            if (kind >= 0)
+                for (int64_t i = 0; i < I; ++i)
+                    FN(activation_point)((int)kind, x[n * I + i], a_n + i * 4);
+            const T *d1_n = d1 + n * sd1, *d2_n = d2 + n * sd2;
             T *yn = y0 + n * O, *y1n = y1 + n * C * O, *y2n = y2 + n * P * O;
             if (O == 1) /* the usual output layer: loops over o vanish */
-                FN(forward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
+                FN(forward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
                                   yn, y1n, y2n, phi);
             else
-                FN(forward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
+                FN(forward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
                                   yn, y1n, y2n, phi);
         }
         free(phi);
@@ -118,16 +197,17 @@ CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64
 }
 
 /* One point of the backward pass.  gPhi_0 = gy_0, gPhi_1 = sum_c d1_c gy_c + sum_p d2_p gy_p,
- * gPhi_2 = sum_p outer_p gy_p; g d1_c = <gy_c, Phi_1>, g d2_p = <gy_p, Phi_1>,
- * g outer_p = <gy_p, Phi_2>; g x = <gPhi_0, Phi_1> + <gPhi_1, Phi_2> + <gPhi_2, Phi_3>;
+ * gPhi_2 = sum_p outer_p gy_p; g d1_c = <gy_c, Phi_1> + sum_{p = (c, b)} <gy_p, Phi_2> d1_b
+ * + sum_{p = (a, c)} <gy_p, Phi_2> d1_a (outer_p = d1_a d1_b), g d2_p = <gy_p, Phi_1>;
+ * g x = <gPhi_0, Phi_1> + <gPhi_1, Phi_2> + <gPhi_2, Phi_3>;
  * acc (this thread's g w, then g wb) += values_q gPhi_q, act_q gPhi_q.  scratch: 5 O. */
 INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_t C,
                                int64_t P, const int64_t *RS st_n, const T *RS v_n,
                                const T *RS a_n, const T *RS d1_n, const T *RS d2_n,
-                               const T *RS ou_n, const T *RS w, const T *RS wb,
-                               const T *RS gn, const T *RS g1n, const T *RS g2n,
-                               T *RS gx_n, T *RS gd1_n, T *RS gd2_n,
-                               T *RS gou_n, T *RS acc, int need_phi, T *RS scratch)
+                               const int64_t *RS pa, const int64_t *RS pb, const T *RS w,
+                               const T *RS wb, const T *RS gn, const T *RS g1n,
+                               const T *RS g2n, T *RS gx_n, T *RS gd1_n, T *RS gd2_n,
+                               T *RS acc, int need_phi, T *RS scratch)
 {
     T *RS phi1 = scratch, *RS phi2 = scratch + O, *RS phi3 = scratch + 2 * O;
     T *RS gp1 = scratch + 3 * O, *RS gp2 = scratch + 4 * O;
@@ -185,13 +265,14 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
         }
         for (int64_t p = 0; p < P; ++p) {
             const T *gq = g2n + p * O;
-            const T e = d2_n[p * I + i], f = ou_n[p * I + i];
+            const int64_t ia = pa[p] * I + i, ib = pb[p] * I + i;
+            const T e = d2_n[p * I + i], f = d1_n[ia] * d1_n[ib];
             _Pragma("omp simd")
             for (int64_t o = 0; o < O; ++o) {
                 gp1[o] += e * gq[o];
                 gp2[o] += f * gq[o];
             }
-            if (gd2_n || gou_n) {
+            if (gd2_n || gd1_n) {
                 T dot1 = 0, dot2 = 0;
                 _Pragma("omp simd reduction(+:dot1, dot2)")
                 for (int64_t o = 0; o < O; ++o) {
@@ -199,7 +280,10 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
                     dot2 += gq[o] * phi2[o];
                 }
                 if (gd2_n) gd2_n[p * I + i] = dot1;
-                if (gou_n) gou_n[p * I + i] = dot2;
+                if (gd1_n) { /* outer_p = d1_a d1_b */
+                    gd1_n[ia] += dot2 * d1_n[ib];
+                    gd1_n[ib] += dot2 * d1_n[ia];
+                }
             }
         }
         if (gx_n) {
@@ -226,16 +310,16 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
 
 /* Gradients; any output pointer may be NULL (not needed).  work: nthreads * (I F O + I O). */
 CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int64_t O,
-                                int64_t C, int64_t P, const int64_t *RS start,
-                                const T *RS values, const T *RS act, const T *RS d1,
-                                const T *RS d2, const T *RS outer, const T *RS w,
+                                int64_t C, int64_t P, int64_t sd1, int64_t sd2,
+                                const int64_t *RS start, const T *RS values,
+                                const T *RS act, const T *RS d1, const T *RS d2,
+                                const int64_t *RS pa, const int64_t *RS pb, const T *RS w,
                                 const T *RS wb, const T *RS gy0, const T *RS gy1,
-                                const T *RS gy2, T *RS g_x, T *RS g_d1,
-                                T *RS g_d2, T *RS g_outer, T *RS g_w, T *RS g_wb, T *RS work,
-                                int nthreads)
+                                const T *RS gy2, T *RS g_x, T *RS g_d1, T *RS g_d2,
+                                T *RS g_w, T *RS g_wb, T *RS work, int nthreads)
 {
     const int64_t WS = I * F * O, TS = WS + I * O; /* one thread's accumulators */
-    const int need_phi = (g_x || g_d1 || g_d2 || g_outer);
+    const int need_phi = (g_x || g_d1 || g_d2);
     const int need_acc = (g_w || g_wb);
     int failed = 0, team = 1;
     _Pragma("omp parallel num_threads(nthreads)")
@@ -254,20 +338,17 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
             if (!scratch) continue;
             const int64_t *st_n = start + n * I;
             const T *v_n = values + n * I * 4 * S, *a_n = act + n * I * 4;
-            const T *d1_n = d1 + n * C * I, *d2_n = d2 + n * P * I, *ou_n = outer + n * P * I;
+            const T *d1_n = d1 + n * sd1, *d2_n = d2 + n * sd2;
             const T *gn = gy0 + n * O, *g1n = gy1 + n * C * O, *g2n = gy2 + n * P * O;
             T *gx_n = g_x ? g_x + n * I : NULL;
             T *gd1_n = g_d1 ? g_d1 + n * C * I : NULL;
             T *gd2_n = g_d2 ? g_d2 + n * P * I : NULL;
-            T *gou_n = g_outer ? g_outer + n * P * I : NULL;
             if (O == 1)
-                FN(backward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
-                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi,
-                                   scratch);
+                FN(backward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
+                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, acc, need_phi, scratch);
             else
-                FN(backward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, ou_n, w, wb,
-                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, gou_n, acc, need_phi,
-                                   scratch);
+                FN(backward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
+                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, acc, need_phi, scratch);
         }
         free(scratch);
     }
@@ -285,29 +366,6 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
         }
     }
     return failed;
-}
-
-/* One input value: interval, start and the local values (see bspline_uniform_local). */
-INLINE void FN(bspline_point)(int64_t K, int64_t G, T xv, const T *RS t, T ih,
-                              const T *RS pc, int64_t *RS start, T *RS out)
-{
-    const int64_t M = G + 2 * K + 1, n_int = M - 1, W = 4 * (K + 1);
-    T u = (xv - t[0]) * ih;
-    if (u != u) u = -1; /* NaN */
-    int64_t j = u < 1 ? 0 : (u >= (T)(n_int - 1) ? n_int - 1 : (int64_t)u);
-    j = j - (xv < t[j]) + (xv >= t[j + 1]);
-    if (xv == t[K + G]) j = K + G - 1;
-    const int valid = j >= 0 && j < n_int;
-    const int64_t jc = j < 0 ? 0 : (j >= n_int ? n_int - 1 : j);
-    const T s = valid ? (xv - t[jc]) * ih : 0;
-    *start = valid ? j - K : -(G + 2 * K + 1);
-    /* Horner over the powers of s, vectorized across the 4 (K + 1) columns */
-    _Pragma("omp simd")
-    for (int64_t c = 0; c < W; ++c) out[c] = pc[K * W + c];
-    for (int64_t p = K - 1; p >= 0; --p) {
-        _Pragma("omp simd")
-        for (int64_t c = 0; c < W; ++c) out[c] = out[c] * s + pc[p * W + c];
-    }
 }
 
 /* The local B-splines on a uniform grid (BSplineBasis._locate and local_support):
@@ -334,51 +392,6 @@ CLONES void FN(bspline_uniform_local)(int64_t N, int64_t I, int64_t K, int64_t G
                 FN(bspline_point)(K, G, x[e], grid + i * M, inv_h[i], pieces + i * KP * W,
                                   start + e, values + e * W);
         }
-    }
-}
-
-/* d^q b / dx^q, q = 0..3, of the base activation `kind` at x (in T arithmetic). */
-INLINE void FN(activation_point)(int kind, T x, T *RS out)
-{
-    switch (kind) {
-    case ACT_SILU: {
-        const T s = 1 / (1 + MATH(exp)(-x)), sp = s * (1 - s);
-        out[0] = x * s;
-        out[1] = s * (1 + x * (1 - s));
-        out[2] = sp * (2 + x * (1 - 2 * s));
-        out[3] = sp * (x * (1 - 6 * sp) + 3 * (1 - 2 * s));
-        break;
-    }
-    case ACT_TANH: {
-        const T f = MATH(tanh)(x), d = 1 - f * f;
-        out[0] = f;
-        out[1] = d;
-        out[2] = -2 * f * d;
-        out[3] = -2 * d * (1 - 3 * f * f);
-        break;
-    }
-    case ACT_GELU: {
-        const T cdf = (T)0.5 * (1 + MATH(erf)(x * (T)0.70710678118654752440));
-        const T pdf = MATH(exp)((T)-0.5 * x * x) * (T)0.39894228040143267794;
-        out[0] = x * cdf;
-        out[1] = cdf + x * pdf;
-        out[2] = pdf * (2 - x * x);
-        out[3] = x * pdf * (x * x - 4);
-        break;
-    }
-    case ACT_SIN: {
-        const T s = MATH(sin)(x), c = MATH(cos)(x);
-        out[0] = s;
-        out[1] = c;
-        out[2] = -s;
-        out[3] = -c;
-        break;
-    }
-    default:
-        out[0] = x;
-        out[1] = 1;
-        out[2] = 0;
-        out[3] = 0;
     }
 }
 

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-ABI_VERSION = 3
+ABI_VERSION = 5
 SOURCES = ("kan_jet.c", "kan_jet_impl.h")  # the .c files are compiled, all are hashed
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-std=gnu11")
 
@@ -80,8 +80,8 @@ def _build(target_dir: Path) -> Path:
 def _declare(lib: ctypes.CDLL) -> None:
     i64, ptr, cint = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
     signatures = {  # name: argument types (every kernel returns int or nothing)
-        "kan_jet_forward": ([i64] * 7 + [ptr] * 11 + [cint], cint),
-        "kan_jet_backward": ([i64] * 7 + [ptr] * 18 + [cint], cint),
+        "kan_jet_forward": ([i64] * 10 + [ptr] * 13 + [cint], cint),
+        "kan_jet_backward": ([i64] * 9 + [ptr] * 18 + [cint], cint),
         "bspline_uniform_local": ([i64] * 4 + [ptr] * 6 + [cint], None),
         "activation_jet": ([i64, cint, ptr, ptr, cint], None),
     }

@@ -84,6 +84,7 @@ class Derivatives:
         self.model = model
         self.names: tuple[str, ...] = names
         self.coords: Tensor = x if x.requires_grad else x.detach().requires_grad_(True)
+        self._x_given = x
         self.pairs: tuple[tuple[int, int], ...] = tuple(
             tuple(sorted((self._index(a), self._index(b))))
             for a, b in pairs  # type: ignore[misc]
@@ -137,9 +138,13 @@ class Derivatives:
         return self.value.shape[1]
 
     def x(self, name: str) -> Tensor:
-        """The coordinate column ``name`` ``(N, 1)`` (for coefficients such as ``a(x, y)``)."""
+        """The coordinate column ``name`` ``(N, 1)`` (for coefficients such as ``a(x, y)``).
+
+        A constant (no autograd graph) unless the ``x`` given to the constructor requires
+        grad: a source term ``f(x, y)`` then adds nothing to the backward pass.
+        """
         c = self._index(name)
-        return self.coords[:, c : c + 1]
+        return self._x_given[:, c : c + 1]
 
     def d(self, name: str) -> Tensor:
         """``du/d name`` ``(N, dim_out)``."""

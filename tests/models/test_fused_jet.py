@@ -97,16 +97,21 @@ def test_gradcheck_of_the_native_function() -> None:
     start = torch.randint(-4, f, (n, i), generator=g)
     values = torch.randn(n, i, 4, s, generator=g, dtype=F64)
     act = torch.randn(n, i, 4, generator=g, dtype=F64)
-    x, d1, d2, outer, w, wb = r(n, i), r(n, c, i), r(n, p, i), r(n, p, i), r(i, f, o), r(i, o)
+    x, d1, d2, w, wb = r(n, i), r(n, c, i), r(n, p, i), r(i, f, o), r(i, o)
+    pairs = ((0, 0), (0, 1), (1, 1))  # outer_p = d1_a d1_b, formed by the kernel
 
     # values/act are functions of x in the model; here they are constants, so d/dx is the
     # analytic rule of the kernel: check the other inputs by finite differences ...
-    def fn(d1, d2, outer, w, wb):
-        return fused_kan_jet(x.detach(), d1, d2, outer, w, wb, start, values, act)
+    def fn(d1, d2, w, wb):
+        return fused_kan_jet(x.detach(), d1, d2, pairs, w, wb, start, values, act)
 
-    assert torch.autograd.gradcheck(fn, (d1, d2, outer, w, wb))
+    assert torch.autograd.gradcheck(fn, (d1, d2, w, wb))
+    # ... including jet channels expanded along the points (stride 0, read as one row)
+    row1, row2 = r(1, c, i), r(1, p, i)
+    assert torch.autograd.gradcheck(
+        lambda a, b, w: fn(a.expand(n, c, i), b.expand(n, p, i), w, wb), (row1, row2, w))
     # ... and d/dx against its formula: sum_q <gPhi_q, Phi_{q+1}> with values' next order
-    ys = fused_kan_jet(x, d1, d2, outer, w, wb, start, values, act)
+    ys = fused_kan_jet(x, d1, d2, pairs, w, wb, start, values, act)
     assert [tuple(t.shape) for t in ys] == [(n, o), (n, c, o), (n, p, o)]
     y = torch.cat([ys[0][:, None], ys[1], ys[2]], dim=1)
     gy = torch.randn(y.shape, generator=g, dtype=F64)
@@ -115,6 +120,7 @@ def test_gradcheck_of_the_native_function() -> None:
     act_shift = torch.cat([act[:, :, 1:], torch.zeros_like(act[:, :, :1])], dim=2)
     # the x-gradient equals the gradient w.r.t. values/act contracted with their derivatives
     v_req, a_req = values.clone().requires_grad_(True), act.clone().requires_grad_(True)
+    outer = torch.stack([d1[:, a] * d1[:, b] for a, b in pairs], dim=1)
     y_ref = _edge_reference(v_req, a_req, d1, d2, outer, w, wb, start)
     gv, ga = torch.autograd.grad(y_ref, [v_req, a_req], gy)
     torch.testing.assert_close(y, y_ref, rtol=0, atol=1e-12)
@@ -278,3 +284,20 @@ def test_non_contiguous_output_gradients() -> None:
             results.append(torch.autograd.grad(loss, params))
     for grads in results[1:]:
         _assert_all_close(grads, results[0], rtol=1e-12)
+
+
+def test_bad_pairs_and_shapes_are_refused() -> None:
+    n, i, f, o = 5, 2, 6, 3
+    x, w, wb = torch.zeros(n, i, dtype=F64), torch.zeros(i, f, o, dtype=F64), torch.zeros(i, o,
+                                                                                         dtype=F64)
+    start, values = torch.zeros(n, i, dtype=torch.int64), torch.zeros(n, i, 4, 4, dtype=F64)
+    act, d1, d2 = torch.zeros(n, i, 4, dtype=F64), torch.zeros(n, 2, i, dtype=F64), \
+        torch.zeros(n, 1, i, dtype=F64)
+    with pytest.raises(ValueError, match="pairs of coordinate indices in 0..1"):
+        fused_kan_jet(x, d1, d2, ((0, 2),), w, wb, start, values, act)
+    with pytest.raises(ValueError, match="must be 1 pairs"):
+        fused_kan_jet(x, d1, d2, ((0, 0), (1, 1)), w, wb, start, values, act)
+    with pytest.raises(ValueError, match="jet channels"):
+        fused_kan_jet(x, d1[:, :, :1], d2, ((0, 0),), w, wb, start, values, act)
+    ys = fused_kan_jet(x, d1, d2, ((1, 0),), w, wb, start, values, act)
+    assert [tuple(t.shape) for t in ys] == [(n, o), (n, 2, o), (n, 1, o)]

@@ -204,3 +204,19 @@ def test_first_derivatives_only(model) -> None:
     assert jet.d2.shape == (9, 0, 1)
     _, d1, _, _ = autograd_jet(model, x, ())
     torch.testing.assert_close(jet.d1, d1, rtol=0, atol=1e-12)
+
+
+def test_seed_channels_stay_expanded_through_input_scaling() -> None:
+    """The seed's ``d1 = I``, ``d2 = 0`` are one row expanded along the points; scaling keeps
+    them so (stride 0) and equals the dense product."""
+    x = _x(25, 3)
+    jet = Jet.seed(x, ((0, 0), (0, 2)))
+    assert jet.d1.stride(0) == 0 and jet.d2.stride(0) == 0
+    s = torch.tensor([2.0, 0.5, 4.0], dtype=F64)
+    d1, d2 = jet.scale_channels(s)
+    assert d1.stride(0) == 0 and d2.stride(0) == 0
+    torch.testing.assert_close(d1, jet.d1.contiguous() * s, rtol=0, atol=0)
+    torch.testing.assert_close(d2, jet.d2.contiguous() * s, rtol=0, atol=0)
+    dense = Jet(x, jet.d1.contiguous(), jet.d2.contiguous() + 1.0, jet.pairs)
+    d1, d2 = dense.scale_channels(s)
+    torch.testing.assert_close(d2, (jet.d2 + 1.0) * s, rtol=0, atol=0)

@@ -195,3 +195,19 @@ def test_undeclared_mixed_derivative_of_a_native_kan_trains():
         results.append([loss.detach(), *torch.autograd.grad(loss, list(net.parameters()))])
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["autograd", "jets"])
+def test_coordinates_are_constants_unless_x_requires_grad(jet_net_factory, engine):
+    """``u.x(name)`` (coefficients, source terms) adds nothing to the backward pass unless the
+    caller's ``x`` requires grad; the values are the coordinates either way."""
+    net = jet_net_factory([2, 8, 1], seed=1)
+    x = _points()[:, :2]
+    u = make_derivatives(net, x, ("x", "y"), engine=engine)
+    assert not u.x("y").requires_grad
+    torch.testing.assert_close(u.x("y"), x[:, 1:2], rtol=0, atol=0)
+    xg = x.clone().requires_grad_(True)
+    u = make_derivatives(net, xg, ("x", "y"), engine=engine)
+    (g,) = torch.autograd.grad(torch.sin(u.x("x")).sum(), xg)
+    torch.testing.assert_close(g[:, 0], torch.cos(x[:, 0]), rtol=0, atol=1e-15)
+    assert float(g[:, 1].abs().max()) == 0.0
