@@ -157,6 +157,52 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
     }
 }
 
+/* forward_point for one output (the usual last layer), in two passes: Phi_q of every input
+ * (independent iterations), then y as dot products over the inputs (vectorized; no chain of
+ * dependent additions into one accumulator).  phi: scratch of 3 I. */
+INLINE void FN(forward_point_o1)(int64_t I, int64_t S, int64_t F, int64_t C, int64_t P,
+                                 const int64_t *RS st_n, const T *RS v_n, const T *RS a_n,
+                                 const T *RS d1_n, const T *RS d2_n, const int64_t *RS pa,
+                                 const int64_t *RS pb, const T *RS w, const T *RS wb,
+                                 T *RS yn, T *RS y1n, T *RS y2n, T *RS phi)
+{
+    T *RS phi0 = phi, *RS phi1 = phi + I, *RS phi2 = phi + 2 * I;
+    for (int64_t i = 0; i < I; ++i) {
+        const int64_t st = st_n[i];
+        const T *v = v_n + i * 4 * S, *a = a_n + i * 4, *w_i = w + i * F;
+        const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+        T p0 = a[0] * wb[i], p1 = a[1] * wb[i], p2 = a[2] * wb[i];
+        for (int64_t s = lo; s < hi; ++s) {
+            const T r = w_i[st + s];
+            p0 += v[s] * r;
+            p1 += v[S + s] * r;
+            p2 += v[2 * S + s] * r;
+        }
+        phi0[i] = p0;
+        phi1[i] = p1;
+        phi2[i] = p2;
+    }
+    T y = 0;
+    _Pragma("omp simd reduction(+:y)")
+    for (int64_t i = 0; i < I; ++i) y += phi0[i];
+    *yn = y;
+    if (C + P == 0) return;
+    for (int64_t c = 0; c < C; ++c) {
+        const T *RS e = d1_n + c * I;
+        T yc = 0;
+        _Pragma("omp simd reduction(+:yc)")
+        for (int64_t i = 0; i < I; ++i) yc += e[i] * phi1[i];
+        y1n[c] = yc;
+    }
+    for (int64_t p = 0; p < P; ++p) {
+        const T *RS e = d2_n + p * I, *RS da = d1_n + pa[p] * I, *RS db = d1_n + pb[p] * I;
+        T yp = 0;
+        _Pragma("omp simd reduction(+:yp)")
+        for (int64_t i = 0; i < I; ++i) yp += e[i] * phi1[i] + da[i] * db[i] * phi2[i];
+        y2n[p] = yp;
+    }
+}
+
 CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64_t O,
                                int64_t C, int64_t P, int64_t sd1, int64_t sd2,
                                int64_t kind, const T *RS x, const int64_t *RS start,
@@ -168,7 +214,7 @@ CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64
     int failed = 0;
     _Pragma("omp parallel num_threads(nthreads)")
     {
-        T *phi = (T *)calloc(3 * (size_t)O, sizeof(T));
+        T *phi = (T *)calloc(3 * (size_t)(O > I ? O : I), sizeof(T));
         if (!phi) {
             _Pragma("omp atomic write")
             failed = 1;
@@ -184,9 +230,9 @@ CLONES int FN(kan_jet_forward)(int64_t N, int64_t I, int64_t S, int64_t F, int64
                     FN(activation_point)((int)kind, x[n * I + i], a_n + i * 4);
             const T *d1_n = d1 + n * sd1, *d2_n = d2 + n * sd2;
             T *yn = y0 + n * O, *y1n = y1 + n * C * O, *y2n = y2 + n * P * O;
-            if (O == 1) /* the usual output layer: loops over o vanish */
-                FN(forward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
-                                  yn, y1n, y2n, phi);
+            if (O == 1) /* the usual output layer */
+                FN(forward_point_o1)(I, S, F, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
+                                     yn, y1n, y2n, phi);
             else
                 FN(forward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
                                   yn, y1n, y2n, phi);
@@ -308,6 +354,87 @@ INLINE void FN(backward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64
     }
 }
 
+/* backward_point for one output, in three passes: Phi_1..3 of every input (independent
+ * iterations); gPhi_1, gPhi_2 and the input gradients as vector operations over the inputs;
+ * the weight accumulators.  scratch: 5 I. */
+INLINE void FN(backward_point_o1)(int64_t I, int64_t S, int64_t F, int64_t C, int64_t P,
+                                  const int64_t *RS st_n, const T *RS v_n, const T *RS a_n,
+                                  const T *RS d1_n, const T *RS d2_n, const int64_t *RS pa,
+                                  const int64_t *RS pb, const T *RS w, const T *RS wb, T gn,
+                                  const T *RS g1n, const T *RS g2n, T *RS gx_n, T *RS gd1_n,
+                                  T *RS gd2_n, T *RS acc, int need_phi, T *RS scratch)
+{
+    T *RS phi1 = scratch, *RS phi2 = scratch + I, *RS phi3 = scratch + 2 * I;
+    T *RS gp1 = scratch + 3 * I, *RS gp2 = scratch + 4 * I;
+    if (need_phi)
+        for (int64_t i = 0; i < I; ++i) {
+            const int64_t st = st_n[i];
+            const T *v = v_n + i * 4 * S, *a = a_n + i * 4, *w_i = w + i * F;
+            const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+            T p1 = a[1] * wb[i], p2 = a[2] * wb[i], p3 = a[3] * wb[i];
+            for (int64_t s = lo; s < hi; ++s) {
+                const T r = w_i[st + s];
+                p1 += v[S + s] * r;
+                p2 += v[2 * S + s] * r;
+                p3 += v[3 * S + s] * r;
+            }
+            phi1[i] = p1;
+            phi2[i] = p2;
+            phi3[i] = p3;
+        }
+    _Pragma("omp simd")
+    for (int64_t i = 0; i < I; ++i) gp1[i] = gp2[i] = 0;
+    for (int64_t c = 0; c < C; ++c) {
+        const T gc = g1n[c], *RS e = d1_n + c * I;
+        _Pragma("omp simd")
+        for (int64_t i = 0; i < I; ++i) gp1[i] += e[i] * gc;
+        if (gd1_n) {
+            T *RS gd = gd1_n + c * I;
+            _Pragma("omp simd")
+            for (int64_t i = 0; i < I; ++i) gd[i] = gc * phi1[i];
+        }
+    }
+    for (int64_t p = 0; p < P; ++p) {
+        const T gq = g2n[p];
+        const T *RS e = d2_n + p * I, *RS da = d1_n + pa[p] * I, *RS db = d1_n + pb[p] * I;
+        _Pragma("omp simd")
+        for (int64_t i = 0; i < I; ++i) {
+            gp1[i] += e[i] * gq;
+            gp2[i] += da[i] * db[i] * gq;
+        }
+        if (gd2_n) {
+            T *RS gd = gd2_n + p * I;
+            _Pragma("omp simd")
+            for (int64_t i = 0; i < I; ++i) gd[i] = gq * phi1[i];
+        }
+        if (gd1_n) { /* outer_p = d1_a d1_b (a == b: both terms, 2 d1_a) */
+            T *ga = gd1_n + pa[p] * I, *gb = gd1_n + pb[p] * I;
+            for (int64_t i = 0; i < I; ++i) {
+                const T t = gq * phi2[i];
+                ga[i] += t * db[i];
+                gb[i] += t * da[i];
+            }
+        }
+    }
+    if (gx_n) {
+        _Pragma("omp simd")
+        for (int64_t i = 0; i < I; ++i)
+            gx_n[i] = gn * phi1[i] + gp1[i] * phi2[i] + gp2[i] * phi3[i];
+    }
+    if (acc) {
+        T *RS ab = acc + I * F;
+        for (int64_t i = 0; i < I; ++i) {
+            const int64_t st = st_n[i];
+            const T *v = v_n + i * 4 * S, *a = a_n + i * 4;
+            const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+            T *RS ar = acc + i * F + st;
+            for (int64_t s = lo; s < hi; ++s)
+                ar[s] += v[s] * gn + v[S + s] * gp1[i] + v[2 * S + s] * gp2[i];
+            ab[i] += a[0] * gn + a[1] * gp1[i] + a[2] * gp2[i];
+        }
+    }
+}
+
 /* Gradients; any output pointer may be NULL (not needed).  work: nthreads * (I F O + I O). */
 CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int64_t O,
                                 int64_t C, int64_t P, int64_t sd1, int64_t sd2,
@@ -326,7 +453,7 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
     {
         const int tid = THREAD_ID();
         if (tid == 0) team = TEAM_SIZE();
-        T *scratch = (T *)calloc(5 * (size_t)O, sizeof(T));
+        T *scratch = (T *)calloc(5 * (size_t)(O > I ? O : I), sizeof(T));
         if (!scratch) {
             _Pragma("omp atomic write")
             failed = 1;
@@ -343,9 +470,10 @@ CLONES int FN(kan_jet_backward)(int64_t N, int64_t I, int64_t S, int64_t F, int6
             T *gx_n = g_x ? g_x + n * I : NULL;
             T *gd1_n = g_d1 ? g_d1 + n * C * I : NULL;
             T *gd2_n = g_d2 ? g_d2 + n * P * I : NULL;
-            if (O == 1)
-                FN(backward_point)(I, S, F, 1, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
-                                   gn, g1n, g2n, gx_n, gd1_n, gd2_n, acc, need_phi, scratch);
+            if (O == 1) /* the usual output layer */
+                FN(backward_point_o1)(I, S, F, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
+                                      *gn, g1n, g2n, gx_n, gd1_n, gd2_n, acc, need_phi,
+                                      scratch);
             else
                 FN(backward_point)(I, S, F, O, C, P, st_n, v_n, a_n, d1_n, d2_n, pa, pb, w, wb,
                                    gn, g1n, g2n, gx_n, gd1_n, gd2_n, acc, need_phi, scratch);

@@ -49,11 +49,12 @@ def _assert_all_close(ours, refs, rtol: float = 1e-11) -> None:
 @pytest.mark.parametrize("pairs", [None, ((0, 0), (0, 1), (1, 1), (0, 2)), ()],
                          ids=["laplacian", "mixed", "first-only"])
 @pytest.mark.parametrize("grid", ["uniform", "adapted"])
-def test_fused_equals_edge_contraction(activation: str, pairs, grid: str) -> None:
+@pytest.mark.parametrize("widths", [[3, 5, 4, 2], [3, 4, 1]], ids=["out2", "out1"])
+def test_fused_equals_edge_contraction(activation: str, pairs, grid: str, widths) -> None:
     """Values, derivatives and every gradient (inputs, coefficients, scales, base weights)
     equal the PyTorch edge contraction, including the grid extension and points outside
-    the knot vector."""
-    model = KAN([3, 5, 4, 2], grid_size=6, base_activation=activation, seed=1, dtype=F64)
+    the knot vector; one output (the kernels' own path for it) and several."""
+    model = KAN(widths, grid_size=6, base_activation=activation, seed=1, dtype=F64)
     if grid == "adapted":
         model.update_grid(_x(300, 3, -1.0, 1.0, seed=3) ** 3)
         assert not model.layers[0].basis.uniform
