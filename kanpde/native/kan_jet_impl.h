@@ -157,6 +157,30 @@ INLINE void FN(forward_point)(int64_t I, int64_t S, int64_t F, int64_t O, int64_
     }
 }
 
+/* Phi_q, Phi_{q+1}, Phi_{q+2} (q = q0) of the edges (i, 0) of one point for every input i,
+ * one output: p0[i] = act_q wb[i] + sum_s values[i, q, s] w[i, start + s] (independent
+ * iterations over the inputs). */
+INLINE void FN(edge_phi_o1)(int64_t I, int64_t S, int64_t F, int64_t q0,
+                            const int64_t *RS st_n, const T *RS v_n, const T *RS a_n,
+                            const T *RS w, const T *RS wb, T *RS p0, T *RS p1, T *RS p2)
+{
+    for (int64_t i = 0; i < I; ++i) {
+        const int64_t st = st_n[i];
+        const T *v = v_n + i * 4 * S + q0 * S, *a = a_n + i * 4 + q0, *w_i = w + i * F;
+        const int64_t lo = max64(0, -st), hi = min64(S, F - st);
+        T f0 = a[0] * wb[i], f1 = a[1] * wb[i], f2 = a[2] * wb[i];
+        for (int64_t s = lo; s < hi; ++s) {
+            const T r = w_i[st + s];
+            f0 += v[s] * r;
+            f1 += v[S + s] * r;
+            f2 += v[2 * S + s] * r;
+        }
+        p0[i] = f0;
+        p1[i] = f1;
+        p2[i] = f2;
+    }
+}
+
 /* forward_point for one output (the usual last layer), in two passes: Phi_q of every input
  * (independent iterations), then y as dot products over the inputs (vectorized; no chain of
  * dependent additions into one accumulator).  phi: scratch of 3 I. */
@@ -167,21 +191,7 @@ INLINE void FN(forward_point_o1)(int64_t I, int64_t S, int64_t F, int64_t C, int
                                  T *RS yn, T *RS y1n, T *RS y2n, T *RS phi)
 {
     T *RS phi0 = phi, *RS phi1 = phi + I, *RS phi2 = phi + 2 * I;
-    for (int64_t i = 0; i < I; ++i) {
-        const int64_t st = st_n[i];
-        const T *v = v_n + i * 4 * S, *a = a_n + i * 4, *w_i = w + i * F;
-        const int64_t lo = max64(0, -st), hi = min64(S, F - st);
-        T p0 = a[0] * wb[i], p1 = a[1] * wb[i], p2 = a[2] * wb[i];
-        for (int64_t s = lo; s < hi; ++s) {
-            const T r = w_i[st + s];
-            p0 += v[s] * r;
-            p1 += v[S + s] * r;
-            p2 += v[2 * S + s] * r;
-        }
-        phi0[i] = p0;
-        phi1[i] = p1;
-        phi2[i] = p2;
-    }
+    FN(edge_phi_o1)(I, S, F, 0, st_n, v_n, a_n, w, wb, phi0, phi1, phi2);
     T y = 0;
     _Pragma("omp simd reduction(+:y)")
     for (int64_t i = 0; i < I; ++i) y += phi0[i];
@@ -366,22 +376,7 @@ INLINE void FN(backward_point_o1)(int64_t I, int64_t S, int64_t F, int64_t C, in
 {
     T *RS phi1 = scratch, *RS phi2 = scratch + I, *RS phi3 = scratch + 2 * I;
     T *RS gp1 = scratch + 3 * I, *RS gp2 = scratch + 4 * I;
-    if (need_phi)
-        for (int64_t i = 0; i < I; ++i) {
-            const int64_t st = st_n[i];
-            const T *v = v_n + i * 4 * S, *a = a_n + i * 4, *w_i = w + i * F;
-            const int64_t lo = max64(0, -st), hi = min64(S, F - st);
-            T p1 = a[1] * wb[i], p2 = a[2] * wb[i], p3 = a[3] * wb[i];
-            for (int64_t s = lo; s < hi; ++s) {
-                const T r = w_i[st + s];
-                p1 += v[S + s] * r;
-                p2 += v[2 * S + s] * r;
-                p3 += v[3 * S + s] * r;
-            }
-            phi1[i] = p1;
-            phi2[i] = p2;
-            phi3[i] = p3;
-        }
+    if (need_phi) FN(edge_phi_o1)(I, S, F, 1, st_n, v_n, a_n, w, wb, phi1, phi2, phi3);
     _Pragma("omp simd")
     for (int64_t i = 0; i < I; ++i) gp1[i] = gp2[i] = 0;
     for (int64_t c = 0; c < C; ++c) {
