@@ -196,11 +196,21 @@ def _pair_index(pairs: Sequence[tuple[int, int]], n_c: int, n_p: int) -> Tensor:
 
 @functools.lru_cache(maxsize=64)
 def _pair_tensor(pairs: tuple[tuple[int, int], ...]) -> Tensor:
-    return torch.tensor([[a for a, _ in pairs], [b for _, b in pairs]],
-                        dtype=torch.int64).reshape(2, len(pairs))
+    # a normal CPU tensor even when first built under inference_mode or another default
+    # device: the cached tensor is saved for backward by later calls
+    with torch.inference_mode(False):
+        return torch.tensor([[a for a, _ in pairs], [b for _, b in pairs]],
+                            dtype=torch.int64, device="cpu").reshape(2, len(pairs))
 
 
 def _check_channels(x: Tensor, d1: Tensor, d2: Tensor, w: Tensor, wb: Tensor) -> None:
+    dtypes = {t.dtype for t in (x, d1, d2, w, wb)}
+    if len(dtypes) != 1:
+        raise ValueError(
+            f"fused KAN jet: x ({x.dtype}), d1 ({d1.dtype}), d2 ({d2.dtype}) and the weights "
+            f"({w.dtype}, {wb.dtype}) must share one dtype; cast the input to the model's "
+            "dtype (model.to(dtype) or x.to(dtype))"
+        )
     n_pts, n_in = x.shape
     if w.shape[0] != n_in or wb.shape != (n_in, w.shape[2]):
         raise ValueError(
@@ -236,8 +246,11 @@ def fused_kan_jet(x: Tensor, d1: Tensor, d2: Tensor, pairs: Sequence[tuple[int, 
             f"{tuple(start.shape)}, values {tuple(values.shape)} (N, in, 4, S), act "
             f"{tuple(act.shape)} (N, in, 4)"
         )
-    if start.dtype != torch.int64:
-        raise ValueError(f"fused_kan_jet: start must be int64, got {start.dtype}")
+    if start.dtype != torch.int64 or values.dtype != x.dtype or act.dtype != x.dtype:
+        raise ValueError(
+            f"fused_kan_jet: start must be int64 and values, act {x.dtype}, got {start.dtype}, "
+            f"{values.dtype}, {act.dtype}"
+        )
     index = _pair_index(pairs, d1.shape[1], d2.shape[1])
     return _FusedKANJet.apply(x, d1, d2, w, wb, index, start, values, act)
 

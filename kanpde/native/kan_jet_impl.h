@@ -411,7 +411,10 @@ INLINE void FN(backward_point_o1)(int64_t I, int64_t S, int64_t F, int64_t C, in
             }
         }
     }
-    if (gx_n) {
+    if (gx_n && C + P == 0) { /* values only: Phi_2, Phi_3 are not needed */
+        _Pragma("omp simd")
+        for (int64_t i = 0; i < I; ++i) gx_n[i] = gn * phi1[i];
+    } else if (gx_n) {
         _Pragma("omp simd")
         for (int64_t i = 0; i < I; ++i)
             gx_n[i] = gn * phi1[i] + gp1[i] * phi2[i] + gp2[i] * phi3[i];
@@ -422,9 +425,9 @@ INLINE void FN(backward_point_o1)(int64_t I, int64_t S, int64_t F, int64_t C, in
             const int64_t st = st_n[i];
             const T *v = v_n + i * 4 * S, *a = a_n + i * 4;
             const int64_t lo = max64(0, -st), hi = min64(S, F - st);
-            T *RS ar = acc + i * F + st;
+            T *RS ar = acc + i * F;
             for (int64_t s = lo; s < hi; ++s)
-                ar[s] += v[s] * gn + v[S + s] * gp1[i] + v[2 * S + s] * gp2[i];
+                ar[st + s] += v[s] * gn + v[S + s] * gp1[i] + v[2 * S + s] * gp2[i];
             ab[i] += a[0] * gn + a[1] * gp1[i] + a[2] * gp2[i];
         }
     }

@@ -49,7 +49,8 @@ def _assert_all_close(ours, refs, rtol: float = 1e-11) -> None:
 @pytest.mark.parametrize("pairs", [None, ((0, 0), (0, 1), (1, 1), (0, 2)), ()],
                          ids=["laplacian", "mixed", "first-only"])
 @pytest.mark.parametrize("grid", ["uniform", "adapted"])
-@pytest.mark.parametrize("widths", [[3, 5, 4, 2], [3, 4, 1]], ids=["out2", "out1"])
+@pytest.mark.parametrize("widths", [[3, 5, 4, 2], [3, 4, 1], [3, 1]],
+                         ids=["out2", "out1", "single-layer"])
 def test_fused_equals_edge_contraction(activation: str, pairs, grid: str, widths) -> None:
     """Values, derivatives and every gradient (inputs, coefficients, scales, base weights)
     equal the PyTorch edge contraction, including the grid extension and points outside
@@ -88,9 +89,10 @@ def test_masked_edges_get_no_gradient() -> None:
     assert float(layer.base_weight.grad[0, 1].abs()) == 0.0
 
 
-def test_gradcheck_of_the_native_function() -> None:
+@pytest.mark.parametrize("o", [1, 2])
+def test_gradcheck_of_the_native_function(o: int) -> None:
     g = torch.Generator().manual_seed(0)
-    n, i, s, f, o, c, p = 7, 3, 4, 6, 2, 2, 3
+    n, i, s, f, c, p = 7, 3, 4, 6, 2, 3
 
     def r(*shape):
         return torch.randn(*shape, generator=g, dtype=F64, requires_grad=True)
@@ -302,3 +304,28 @@ def test_bad_pairs_and_shapes_are_refused() -> None:
         fused_kan_jet(x, d1[:, :, :1], d2, ((0, 0),), w, wb, start, values, act)
     ys = fused_kan_jet(x, d1, d2, ((1, 0),), w, wb, start, values, act)
     assert [tuple(t.shape) for t in ys] == [(n, o), (n, 2, o), (n, 1, o)]
+
+
+def test_a_jet_under_inference_mode_does_not_break_training() -> None:
+    """The cached pair index is built as a normal tensor even under inference_mode (a later
+    training pass saves it for backward)."""
+    from kanpde.models.fused_jet import _pair_tensor
+
+    _pair_tensor.cache_clear()
+    model = KAN([2, 4, 1], grid_size=5, seed=0, dtype=F64)
+    x = _x(10, 2, -1, 1)
+    with torch.inference_mode():
+        model.forward_jet(Jet.seed(x))
+    model.forward_jet(Jet.seed(x)).d2.sum().backward()
+    assert model.layers[0].spline_coef.grad is not None
+
+
+def test_mixed_dtypes_are_refused() -> None:
+    """The native pass picks its kernel by dtype: an input of another dtype than the model
+    is an error naming both (not a read past the weights)."""
+    model = KAN([2, 4, 1], grid_size=5, seed=0, dtype=torch.float32)
+    assert model.layers[0].contraction_mode() == "fused"
+    with pytest.raises(ValueError, match="must share one dtype"):
+        model.forward_jet(Jet.seed(_x(10, 2, -1, 1)))
+    with pytest.raises(ValueError, match="must share one dtype"):
+        model(_x(10, 2, -1, 1))
