@@ -45,6 +45,7 @@ from torch.autograd.function import once_differentiable
 
 from kanpde.models.activations import Activation
 from kanpde.models.bspline import BSplineBasis
+from kanpde.models.jet import expanded_along_points
 from kanpde.native import load_library
 
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
@@ -97,9 +98,8 @@ def _call(name: str, dtype: torch.dtype, sizes: tuple[int, ...],
 def _rows(t: Tensor) -> tuple[Tensor, int]:
     """``t`` ``(N, ...)`` as a tensor the kernel can read and its point stride: one
     contiguous row and stride 0 when ``t`` is expanded along the points, else contiguous."""
-    if t.shape[0] > 1 and t.stride(0) == 0:
-        row = t[:1].contiguous()
-        return row, 0
+    if expanded_along_points(t):
+        return t[:1].contiguous(), 0
     t = t.contiguous()
     return t, t[0].numel() if t.shape[0] else 0
 
@@ -156,15 +156,9 @@ ACTIVATION_KINDS = {"identity": 0, "silu": 1, "tanh": 2, "gelu": 3, "sin": 4}
 
 def activation_jet(activation: Activation, x: Tensor) -> Tensor:
     """``b`` and its first three derivatives at ``x`` ``(N, in)``, stacked: ``(N, in, 4)``
-    (no autograd graph; native when available, in float64 arithmetic)."""
+    (PyTorch, no autograd graph): the ``act`` of an activation the kernels do not know."""
     with torch.no_grad():
-        kind = ACTIVATION_KINDS.get(activation.name)
-        if kind is None or not fused_available(x):
-            return torch.stack([*activation.with_derivatives(x), activation.third(x)], dim=-1)
-        x = x.contiguous()
-        out = x.new_empty(*x.shape, 4)
-        _call("activation_jet", x.dtype, (x.numel(), kind), (x, out))
-        return out
+        return torch.stack([*activation.with_derivatives(x), activation.third(x)], dim=-1)
 
 
 def local_support(basis: BSplineBasis, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -235,7 +229,7 @@ def fused_kan_jet(x: Tensor, d1: Tensor, d2: Tensor, pairs: Sequence[tuple[int, 
     is the derivative along ``pairs[p] = (a, b)``, ``0 <= a, b < C``; ``start`` ``(N, in)``
     int64, ``values`` ``(N, in, 4, S)`` and ``act`` ``(N, in, 4)`` are constants computed from
     ``x`` (see the module docstring). The caller checks :func:`fused_available` first.
-    :func:`fused_layer_jet` evaluates them inside the kernels instead where it can.
+    :func:`fused_layer_jet` computes them for a layer (a native activation inside the kernel).
     """
     _check_channels(x, d1, d2, w, wb)
     n_pts, n_in = x.shape

@@ -55,6 +55,12 @@ def normalize_pairs(pairs: Sequence[Sequence[int]], n_coords: int) -> Pairs:
     return tuple(out)
 
 
+def expanded_along_points(t: Tensor) -> bool:
+    """True when ``t`` ``(N, ...)`` repeats one row for all ``N > 1`` points (stride 0), as the
+    seed jet's ``d1 = I`` and ``d2 = 0`` do."""
+    return t.shape[0] > 1 and t.stride(0) == 0
+
+
 @dataclass
 class Jet:
     """Value, first derivatives and selected second derivatives of a vector field.
@@ -109,7 +115,7 @@ class Jet:
         """``(d1 * s, d2 * s)`` for ``s`` ``(d,)``; a channel expanded along the points (the
         seed's) stays expanded, so scaling it costs one row."""
         return tuple(  # type: ignore[return-value]
-            (t[:1] * s).expand(t.shape) if t.shape[0] > 1 and t.stride(0) == 0 else t * s
+            (t[:1] * s).expand(t.shape) if expanded_along_points(t) else t * s
             for t in (self.d1, self.d2)
         )
 

@@ -10,7 +10,6 @@
  *                            (second-derivative pairs multiply d1_a d1_b, formed in place)
  *   bspline_uniform_local_*  first local B-spline and the k + 1 local values, orders 0..3,
  *                            on a uniform grid (the conventions of kanpde/models/bspline.py)
- *   activation_jet_*         b, b', b'', b''' of the base activation (on its own)
  *
  * All arrays are C-contiguous (d1, d2 may repeat one point's channels: stride 0); the arrays
  * of one call never overlap.
@@ -62,4 +61,4 @@ enum { ACT_IDENTITY = 0, ACT_SILU = 1, ACT_TANH = 2, ACT_GELU = 3, ACT_SIN = 4 }
 #undef MATH
 
 /* Checked by the loader: the calling convention of this file. */
-int kan_jet_abi_version(void) { return 5; }
+int kan_jet_abi_version(void) { return 6; }

@@ -7,7 +7,7 @@
  *   start (N, I) int64 and values (N, I, 4, S): the first local B-spline of each input and
  *   the values and first three derivatives of the S local ones; act (N, I, 4): b, b', b'',
  *   b''' of the base activation (evaluated at x (N, I) by the forward pass when kind >= 0,
- *   as for activation_jet; else given).  d1 (N, C, I) and d2 (N, P, I)
+ *   see activation_point; else given).  d1 (N, C, I) and d2 (N, P, I)
  *   with point strides sd1, sd2 (C I and P I, or 0 when every point has the same channels,
  *   as for the seed jet of the input); pair p = (pa[p], pb[p]) multiplies
  *   outer_p = d1_pa d1_pb; w (I, F, O); wb (I, O); outputs y0 (N, O), y1 (N, C, O), y2
@@ -519,11 +519,4 @@ CLONES void FN(bspline_uniform_local)(int64_t N, int64_t I, int64_t K, int64_t G
                                   start + e, values + e * W);
         }
     }
-}
-
-/* The base activation `kind` and its first three derivatives at every x: out (N, 4). */
-CLONES void FN(activation_jet)(int64_t N, int kind, const T *RS x, T *RS out, int nthreads)
-{
-    _Pragma("omp parallel for schedule(static) num_threads(nthreads)")
-    for (int64_t n = 0; n < N; ++n) FN(activation_point)(kind, x[n], out + 4 * n);
 }

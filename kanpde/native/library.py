@@ -26,7 +26,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 SOURCES = ("kan_jet.c", "kan_jet_impl.h")  # the .c files are compiled, all are hashed
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-std=gnu11")
 
@@ -83,7 +83,6 @@ def _declare(lib: ctypes.CDLL) -> None:
         "kan_jet_forward": ([i64] * 10 + [ptr] * 13 + [cint], cint),
         "kan_jet_backward": ([i64] * 9 + [ptr] * 18 + [cint], cint),
         "bspline_uniform_local": ([i64] * 4 + [ptr] * 6 + [cint], None),
-        "activation_jet": ([i64, cint, ptr, ptr, cint], None),
     }
     for name, (args, result) in signatures.items():
         for suffix in ("f32", "f64"):

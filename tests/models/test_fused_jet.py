@@ -250,12 +250,26 @@ def test_native_local_support_equals_pytorch(dtype: torch.dtype, k: int) -> None
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_native_activation_derivatives_equal_pytorch(name: str) -> None:
-    from kanpde.models.fused_jet import activation_jet
+    """The forward kernel's own activation (id ``ACTIVATION_KINDS[name]``), read off one edge
+    with zero spline and unit base weight: ``y_0 = b``, ``y_1 = b'`` (``d1 = 1``), ``y_2 = b''``
+    (``d2 = 0``, ``outer = 1``) and, from the backward pass with ``gy_2 = 1`` only, the x
+    gradient is the third derivative."""
+    from kanpde.models.fused_jet import ACTIVATION_KINDS, _FusedKANJet, _pair_index
 
     act = ACTIVATIONS[name]
     x = torch.cat([_x(500, 3, -9.0, 9.0), torch.tensor([[0.0, -40.0, 40.0]], dtype=F64)])
-    ref = torch.stack([*act.with_derivatives(x), act.third(x)], dim=-1)
-    torch.testing.assert_close(activation_jet(act, x), ref, rtol=1e-12, atol=1e-13)
+    x = x.reshape(-1, 1).requires_grad_(True)  # one input, one edge
+    n = x.shape[0]
+    d1, d2 = torch.ones(n, 1, 1, dtype=F64), torch.zeros(n, 1, 1, dtype=F64)
+    w, wb = torch.zeros(1, 4, 1, dtype=F64), torch.ones(1, 1, dtype=F64)
+    start, values = torch.zeros(n, 1, dtype=torch.int64), torch.zeros(n, 1, 4, 4, dtype=F64)
+    y0, y1, y2 = _FusedKANJet.apply(x, d1, d2, w, wb, _pair_index(((0, 0),), 1, 1), start,
+                                    values, ACTIVATION_KINDS[name])
+    (third,) = torch.autograd.grad((y2.sum(),), x)
+    ours = torch.stack([y0[:, 0], y1[:, 0, 0], y2[:, 0, 0], third[:, 0]], dim=-1)
+    xr = x.detach().reshape(-1, 3)
+    ref = torch.stack([*act.with_derivatives(xr), act.third(xr)], dim=-1).reshape(-1, 4)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-13)
 
 
 def test_fused_forward_equals_pytorch_forward() -> None:
