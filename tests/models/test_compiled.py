@@ -68,7 +68,10 @@ def test_compiled_kan_follows_grid_changes_and_parameter_updates():
     _assert_same(model, compiled, x)
     model.update_grid(x)
     assert not model.layers[0].basis.uniform
-    _assert_same(model, compiled, x)
+    # the adapted knots sit at samples of x (layer 1's at x's hidden values), where the
+    # spline's third derivative jumps and an input gradient at exactly those points flips
+    # with the last bit of the hidden value: check on other points
+    _assert_same(model, compiled, _points(64, 2))
 
 
 def test_compiled_model_keeps_the_models_parameters_and_interface():
