@@ -51,6 +51,7 @@ class Darcy(Problem):
     """Darcy flow with a smooth manufactured or a random-field coefficient."""
 
     name = "darcy"
+    linear = True  # the residuals are affine in u and its derivatives
     variants = ("smooth", "random_field")
     constrained_terms = ("boundary",)
 

@@ -47,6 +47,7 @@ class Heat(Problem):
     """Heat equation with a source (``1d``) or pure 2-D diffusion (``diffusion2d``)."""
 
     name = "heat"
+    linear = True  # the residuals are affine in u and its derivatives
     variants = ("1d", "diffusion2d")
     constrained_terms = ("initial", "boundary")
 

@@ -32,6 +32,7 @@ class Poisson(Problem):
     """The KAN-paper Poisson problem (see the module docstring)."""
 
     name = "poisson"
+    linear = True  # the residuals are affine in u and its derivatives
     variants = ("kan_paper", "sinsin")
     constrained_terms = ("boundary",)
     test_shape = (201, 201)

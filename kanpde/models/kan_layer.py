@@ -82,9 +82,18 @@ from kanpde.models.contraction import (
     sparse_contract,
 )
 from kanpde.models.fused_jet import fused_available, fused_layer_jet
-from kanpde.models.jet import Jet, Pairs
+from kanpde.models.jet import Jet
+from kanpde.models.tape import active_tape, record
 
 CONTRACTIONS = ("auto", "fused", "dense", "sparse", "edge")
+
+
+def _not_on_tape(method: str) -> None:
+    """A value-only pass is not recorded: note it on an active tape (whose Jacobian would
+    miss this call's dependence on the parameters)."""
+    tape = active_tape()
+    if tape is not None:
+        tape.mark_unsupported(f"KANLayer.{method} (a value pass; the tape records jets)")
 
 
 class KANLayer(nn.Module):
@@ -199,13 +208,14 @@ class KANLayer(nn.Module):
             )
 
     # ------------------------------------------------------------------ forward
-    def _table(self) -> Tensor:
-        """``[W; 0]`` ``(in, n + 1, out)``: the spline rows ``W = w_spline * c`` and a zero row
-        ``n`` that masked-out local slots point to."""
-        zero = self.spline_coef.new_zeros(self.in_features, 1, self.out_features)
-        return torch.cat([self.spline_weight(), zero], dim=1)
+    def _table(self, weight: Tensor | None = None) -> Tensor:
+        """``[W; 0]`` ``(in, n + 1, out)``: the spline rows ``W`` (default ``w_spline * c``)
+        and a zero row ``n`` that masked-out local slots point to."""
+        weight = self.spline_weight() if weight is None else weight
+        zero = weight.new_zeros(self.in_features, 1, self.out_features)
+        return torch.cat([weight, zero], dim=1)
 
-    def _local_index(self, start: Tensor, mask: Tensor | None) -> Tensor:
+    def local_index(self, start: Tensor, mask: Tensor | None) -> Tensor:
         """Table rows ``(N, in, k + 1)`` of the local splines (``n`` where masked out)."""
         n = self.basis.n_functions
         slots = start.unsqueeze(-1) + torch.arange(self.spline_order + 1, device=start.device)
@@ -217,13 +227,14 @@ class KANLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``(N, in) -> (N, out)``; twice differentiable (nested autograd works)."""
         self._check_input(x)
+        _not_on_tape("forward")
         base = rows_times(self.activation(x), self.masked_base_weight())  # (N, out)
         if self.basis.local_size is None:
             feats = self.basis(x).reshape(x.shape[0], -1)  # (N, in n)
             return rows_times(feats, self.spline_weight().reshape(-1, self.out_features)) + base
         start, values, mask = self.basis.local(x, 0)  # (N, in), (N, in, 1, k + 1)
         w = values[:, :, 0].unsqueeze(1)  # (N, 1, in, k + 1)
-        return dense_contract(self._local_index(start, mask), w, self._table())[:, 0] + base
+        return dense_contract(self.local_index(start, mask), w, self._table())[:, 0] + base
 
     def contraction_mode(self) -> str:
         """How :meth:`forward_jet` contracts: ``"matmul"`` (global basis), else the chosen
@@ -268,27 +279,36 @@ class KANLayer(nn.Module):
         return [v0.unsqueeze(1), v1 * d1, torch.addcmul(v1 * d2, v2.unsqueeze(1), out)]
 
     def forward_jet(self, jet: Jet) -> Jet:
-        """Jet of the layer output from the jet of its input (``jet.width == in``)."""
+        """Jet of the layer output from the jet of its input (``jet.width == in``); recorded
+        on an active :class:`~kanpde.models.tape.Tape`."""
+        out = self.jet_with_weights(jet, self.spline_weight(), self.masked_base_weight())
+        return record(self, "kan", jet, out)
+
+    def jet_with_weights(self, jet: Jet, spline_weight: Tensor, base_weight: Tensor) -> Jet:
+        """The layer's jet with the given ``W`` ``(in, n, out)`` (in place of
+        ``mask w_spline c``) and ``wb`` ``(in, out)`` (in place of ``mask w_base``); the
+        output is linear in both (what :func:`kanpde.models.tape.tangent` uses)."""
         x = jet.value
         self._check_input(x)
         n_pts, n_out = x.shape[0], self.out_features
         mode = self.contraction_mode()
         if mode == "fused":  # forms d1_a d1_b itself
-            return Jet(*self._fused_jet(x, jet.d1, jet.d2, jet.pairs), jet.pairs)
+            return Jet(*fused_layer_jet(x, jet.d1, jet.d2, jet.pairs, spline_weight,
+                                        base_weight, self.basis, self.activation), jet.pairs)
         outer = jet.outer_d1()  # (N, P, in)
         # base branch w_base * b(x): channels (N, ch, in) through one small matmul
         base = torch.cat(self._channels(*self.activation.with_derivatives(x), jet, outer), dim=1)
-        y = rows_times(base, self.masked_base_weight())  # (N, ch, out)
+        y = rows_times(base, base_weight)  # (N, ch, out)
         if mode == "matmul":  # global basis: dense values (N, in, 3, n)
             values = torch.stack(self.basis.evaluate(x, 2), dim=2)
-            weight = self.spline_weight().reshape(-1, n_out)  # (in n, out)
+            weight = spline_weight.reshape(-1, n_out)  # (in n, out)
             groups = self._channels(*values.unbind(dim=2), jet, outer)
             spline = [rows_times(g.reshape(-1, weight.shape[0]), weight).reshape(n_pts, -1, n_out)
                       for g in groups]
             return self._assemble(torch.cat(spline, dim=1) + y, jet)
         start, values, mask = self.basis.local(x, 2)  # (N, in, 3, k + 1)
-        index = self._local_index(start, mask)  # (N, in, k + 1)
-        table = self._table()
+        index = self.local_index(start, mask)  # (N, in, k + 1)
+        table = self._table(spline_weight)
         if mode == "edge":
             spline = edge_contract(index, values, table, jet.d1, jet.d2, outer)
         else:
@@ -304,16 +324,10 @@ class KANLayer(nn.Module):
         ``contraction_mode() == "fused"``): the same values as :meth:`forward`, but the graph
         is once differentiable (parameter gradients, not nested input derivatives)."""
         self._check_input(x)
+        _not_on_tape("forward_fused")
         none = x.new_empty(x.shape[0], 0, self.in_features)
-        return self._fused_jet(x, none, none, ())[0]
-
-    def _fused_jet(self, x: Tensor, d1: Tensor, d2: Tensor,
-                   pairs: Pairs) -> tuple[Tensor, Tensor, Tensor]:
-        """The output jet ``(N, out), (N, C, out), (N, P, out)`` in one native pass
-        (:func:`~kanpde.models.fused_jet.fused_layer_jet`); the local basis values and the
-        activation derivatives it needs are constants of ``x``, computed without autograd."""
-        return fused_layer_jet(x, d1, d2, pairs, self.spline_weight(), self.masked_base_weight(),
-                               self.basis, self.activation)
+        return fused_layer_jet(x, none, none, (), self.spline_weight(),
+                               self.masked_base_weight(), self.basis, self.activation)[0]
 
     @staticmethod
     def _assemble(y: Tensor, jet: Jet) -> Jet:

@@ -19,6 +19,7 @@ from torch.nn.utils import skip_init
 from kanpde.models.activations import get_activation
 from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
 from kanpde.models.jet import Jet
+from kanpde.models.tape import linear_jet
 
 
 class MLP(HasWidths, nn.Module):
@@ -67,7 +68,5 @@ class MLP(HasWidths, nn.Module):
         check_input_width(jet.value, self.dim_in, "MLP")
         *hidden, last = self.layers
         for layer in hidden:
-            jet = jet.map_linear(layer.weight.t(), layer.bias).apply(
-                self.activation.with_derivatives
-            )
-        return jet.map_linear(last.weight.t(), last.bias)
+            jet = linear_jet(jet, layer).apply(self.activation.with_derivatives)
+        return linear_jet(jet, last)

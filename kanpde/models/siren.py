@@ -20,6 +20,7 @@ from torch.nn.utils import skip_init
 from kanpde.models.activations import get_activation
 from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
 from kanpde.models.jet import Jet
+from kanpde.models.tape import linear_jet
 
 _SIN = get_activation("sin")
 
@@ -89,6 +90,5 @@ class SIREN(HasWidths, nn.Module):
         check_input_width(jet.value, self.dim_in, "SIREN")
         *hidden, last = self.layers
         for layer, omega in zip(hidden, self._omegas(), strict=False):
-            jet = jet.map_linear(layer.weight.t() * omega, layer.bias * omega)
-            jet = jet.apply(_SIN.with_derivatives)
-        return jet.map_linear(last.weight.t(), last.bias)
+            jet = linear_jet(jet, layer, omega).apply(_SIN.with_derivatives)
+        return linear_jet(jet, last)

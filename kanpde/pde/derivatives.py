@@ -48,6 +48,7 @@ from torch import Tensor, nn
 
 from kanpde.models.fused_jet import twice_differentiable
 from kanpde.models.jet import Jet
+from kanpde.models.tape import active_tape
 
 ENGINES = ("auto", "autograd", "jets")
 
@@ -111,12 +112,18 @@ class Derivatives:
                 if engine == "jets":
                     raise
                 self.engine = "autograd"
+        tape = active_tape()
+        if tape is not None and self.engine == "autograd":
+            tape.mark_unsupported("derivatives by nested autograd (engine 'autograd')")
 
     # ------------------------------------------------------------------------------- public
     @property
     def value(self) -> Tensor:
         """``u`` ``(N, dim_out)``."""
         if self._value is None:
+            if self._jet is None and self.engine == "jets" and active_tape() is not None:
+                # a tape records jets, not value passes: a first-derivative jet (cheap)
+                self._build_jet(1)
             if self._jet is not None:
                 self._value = self._jet.value
             else:
@@ -236,6 +243,12 @@ class Derivatives:
         """``d/dx (d u_j / dx_a)`` ``(N, C)``, cached; from the jet's d1 under the jets engine."""
         key = (a, j)
         if key not in self._second:
+            tape = active_tape()
+            if tape is not None:
+                tape.mark_unsupported(
+                    f"second derivative ({self.names[a]}, .) by autograd of a jet (declare it "
+                    "in Problem.mixed_derivatives)"
+                )
             if self.engine == "jets":
                 first = self._differentiable_jet().d1[:, a, j]
             else:

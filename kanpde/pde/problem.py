@@ -48,6 +48,9 @@ class Problem(ABC):
         residual_order: the highest derivative order in the residual (1 or 2).
         constrained_terms: the loss terms that :meth:`output_transform` satisfies exactly.
         test_shape: points per axis of the default test grid (one int per coordinate).
+        linear: True when every residual (PDE and conditions) is affine in the solution and
+            its derivatives, and :meth:`output_transform` affine in the network output
+            (what Gauss-Newton's variable projection needs).
     """
 
     name: str = "problem"
@@ -56,6 +59,7 @@ class Problem(ABC):
     residual_order: int = 2
     constrained_terms: tuple[str, ...] = ()
     test_shape: tuple[int, ...] | None = None
+    linear: bool = False
 
     def __init__(
         self,

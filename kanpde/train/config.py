@@ -12,7 +12,8 @@ import difflib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-OPTIMIZERS = ("adam", "lbfgs")
+OPTIMIZERS = ("adam", "lbfgs", "gauss_newton")
+GN_SOLVERS = ("auto", "cholesky", "cg")
 SCHEDULES = ("constant", "cosine", "exponential")
 RESAMPLE_POLICIES = ("fixed", "every", "rad")
 WEIGHTING_SCHEMES = ("fixed", "grad_norm")
@@ -52,11 +53,19 @@ def _choice(value: Any, key: str, allowed: tuple[str, ...]) -> None:
 class Phase:
     """One optimizer phase.
 
-    ``steps`` optimizer steps with ``optimizer`` ("adam" or "lbfgs"). For L-BFGS one step
-    is one ``optimizer.step(closure)`` call with up to ``max_iter`` inner iterations and a
-    strong-Wolfe line search. ``lr=None`` uses the base rate ``train.lr`` for Adam and 1.0
-    for L-BFGS. The learning rate follows ``schedule`` within the phase: constant,
+    ``steps`` optimizer steps with ``optimizer`` ("adam", "lbfgs" or "gauss_newton"). For
+    L-BFGS one step is one ``optimizer.step(closure)`` call with up to ``max_iter`` inner
+    iterations and a strong-Wolfe line search. For Gauss-Newton (Levenberg-Marquardt,
+    :mod:`kanpde.train.gauss_newton`) one step is one linearization of the residuals with up
+    to ``max_iter`` damped solves; ``damping`` is the initial damping (relative to the mean
+    diagonal of ``J^T J``), ``solver`` "auto" | "cholesky" | "cg" (Cholesky up to
+    ``dense_max_params`` parameters when the explicit Jacobian is available, else
+    matrix-free conjugate gradients of at most ``cg_max_iter`` iterations), ``varpro`` solves
+    the output layer's linear coefficients exactly before each step (linear problems).
+    ``lr=None`` uses the base rate ``train.lr`` for Adam and 1.0 (the full step) for L-BFGS
+    and Gauss-Newton. The learning rate follows ``schedule`` within the phase: constant,
     cosine (to ``lr * final_lr_factor``) or exponential (``lr * final_lr_factor**(s/steps)``).
+    Keys of other optimizers are ignored.
     """
 
     optimizer: str = "adam"
@@ -66,16 +75,31 @@ class Phase:
     final_lr_factor: float = 0.1
     max_iter: int = 20
     history_size: int = 50
+    damping: float = 1e-3
+    solver: str = "auto"
+    cg_max_iter: int = 200
+    dense_max_params: int = 4000
+    varpro: bool = False
 
     def validate(self, key: str) -> None:
         _choice(self.optimizer, f"{key}.optimizer", OPTIMIZERS)
         _positive(self.steps, f"{key}.steps", allow_zero=True, integer=True)
         if self.lr is not None:
             _positive(self.lr, f"{key}.lr")
+            if self.optimizer == "gauss_newton" and self.lr > 1:
+                raise ConfigError(
+                    f"{key}.lr: a Gauss-Newton step scale must lie in (0, 1], got {self.lr!r}"
+                )
         _choice(self.schedule, f"{key}.schedule", SCHEDULES)
         _positive(self.final_lr_factor, f"{key}.final_lr_factor")
         _positive(self.max_iter, f"{key}.max_iter", integer=True)
         _positive(self.history_size, f"{key}.history_size", integer=True)
+        _positive(self.damping, f"{key}.damping")
+        _choice(self.solver, f"{key}.solver", GN_SOLVERS)
+        _positive(self.cg_max_iter, f"{key}.cg_max_iter", integer=True)
+        _positive(self.dense_max_params, f"{key}.dense_max_params", integer=True)
+        if not isinstance(self.varpro, bool):
+            raise ConfigError(f"{key}.varpro: expected true or false, got {self.varpro!r}")
 
 
 @dataclass
@@ -268,6 +292,13 @@ class TrainConfig:
             _positive(self.shards, f"{key}.shards", integer=True)
         if not isinstance(self.compile, bool):
             raise ConfigError(f"{key}.compile: expected true or false, got {self.compile!r}")
+        gn = [i for i, p in enumerate(self.phases) if p.optimizer == "gauss_newton"]
+        if gn and self.sparsity.active:
+            raise ConfigError(
+                f"{key}.phases[{gn[0]}].optimizer: gauss_newton minimizes a sum of squares and "
+                f"cannot include the sparsity penalty ({key}.sparsity); use adam or lbfgs, or "
+                f"set {key}.sparsity.l1 and {key}.sparsity.entropy to 0"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, key: str = "train") -> TrainConfig:

@@ -8,10 +8,12 @@ from collections.abc import Iterable
 import torch
 
 from kanpde.train.config import Phase
+from kanpde.train.gauss_newton import GaussNewton
 
 
 def phase_base_lr(phase: Phase, base_lr: float) -> float:
-    """The phase's starting rate: its own ``lr``, else ``base_lr`` (Adam) or 1.0 (L-BFGS)."""
+    """The phase's starting rate: its own ``lr``, else ``base_lr`` (Adam) or 1.0 (L-BFGS,
+    Gauss-Newton)."""
     if phase.lr is not None:
         return float(phase.lr)
     return base_lr if phase.optimizer == "adam" else 1.0
@@ -34,12 +36,19 @@ def scheduled_lr(phase: Phase, base_lr: float, local_step: int) -> float:
 
 
 def make_optimizer(
-    phase: Phase, params: Iterable[torch.nn.Parameter], lr: float
-) -> torch.optim.Optimizer:
-    """Adam, or L-BFGS with a strong-Wolfe line search and tolerances that never stop early."""
+    phase: Phase, params: Iterable[torch.nn.Parameter], lr: float, comm=None
+) -> torch.optim.Optimizer | GaussNewton:
+    """Adam, L-BFGS with a strong-Wolfe line search and tolerances that never stop early, or
+    Gauss-Newton (Levenberg-Marquardt; ``comm`` for data-parallel reductions)."""
     params = list(params)
     if phase.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr)
+    if phase.optimizer == "gauss_newton":
+        return GaussNewton(
+            params, lr=lr, damping=phase.damping, solver=phase.solver, max_iter=phase.max_iter,
+            cg_max_iter=phase.cg_max_iter, dense_max_params=phase.dense_max_params,
+            varpro=phase.varpro, comm=comm,
+        )
     return torch.optim.LBFGS(
         params,
         lr=lr,
@@ -51,6 +60,6 @@ def make_optimizer(
     )
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+def set_lr(optimizer: torch.optim.Optimizer | GaussNewton, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr

@@ -38,7 +38,9 @@ from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
 from kanpde.train.config import ConfigError, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
-from kanpde.train.optim import make_optimizer, scheduled_lr, set_lr
+from kanpde.train.gauss_newton import GaussNewton
+from kanpde.train.least_squares import LeastSquaresStep
+from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
 from kanpde.train.weighting import LossBalancer
 
 log = logging.getLogger("kanpde.train")
@@ -175,6 +177,16 @@ class Trainer:
                 raise ConfigError(f"train.sparsity: {exc}") from exc
         if (config.grid.extend_at or config.grid.update_every) and not _has_grid(self.model):
             log.info("model has no KAN grid: the grid schedule is ignored")
+        for i, phase in enumerate(config.phases):
+            if phase.optimizer == "gauss_newton" and phase.varpro and not problem.linear:
+                raise ConfigError(
+                    f"train.phases[{i}].varpro: variable projection needs a problem whose "
+                    f"residuals are affine in the network output; {type(problem).__name__} "
+                    "is not (set varpro=false)"
+                )
+        # Gauss-Newton phases train the model itself (not a compiled view)
+        self._least_squares = LeastSquaresStep(problem, self.model, self.balancer, engine,
+                                               self.comm)
 
     # ----------------------------------------------------------------- loss
     @property
@@ -249,7 +261,8 @@ class Trainer:
                    dynamic_ncols=True, mininterval=1.0, desc="kanpde")
         with _Stop() as stop:
             if st["step"] == 0 and not st["history"]:
-                self._record(st, test, None)
+                st["last_loss"], st["last_terms"] = self._initial_loss(colloc.points)
+                self._record(st, test, phase_base_lr(phases[0], cfg.lr))
             while st["phase"] < len(phases):
                 phase = phases[st["phase"]]
                 opt = self._new_optimizer(phase, st)
@@ -351,6 +364,14 @@ class Trainer:
         )
 
     # ------------------------------------------------------------- helpers
+    def _initial_loss(self, points) -> tuple[float, dict[str, float]]:
+        """The loss and term losses before the first step (the history's first row)."""
+        loss, terms, _ = self.loss(points)
+        values = torch.stack([loss.detach(), *(v.detach() for v in terms.values())])
+        if self.comm.distributed:
+            values = self.comm.all_reduce(values, "mean")
+        return float(values[0]), {t: float(v) for t, v in zip(terms, values[1:], strict=True)}
+
     def _out_of_time(self, st) -> bool:
         return self.cfg.max_time_s > 0 and st["train_time"] >= self.cfg.max_time_s
 
@@ -365,11 +386,14 @@ class Trainer:
         stop.requested = bool(flags[0] > 0)
         st["train_time"] = float(flags[1])
 
-    def _new_optimizer(self, phase, st) -> torch.optim.Optimizer:
+    def _new_optimizer(self, phase, st) -> torch.optim.Optimizer | GaussNewton:
         lr = scheduled_lr(phase, self.cfg.lr, st["local"]) * st["lr_scale"]
-        return make_optimizer(phase, self.model.parameters(), lr)
+        return make_optimizer(phase, self.model.parameters(), lr, self.comm)
 
     def _step(self, opt, kind: str, points) -> tuple[float, dict[str, float]]:
+        if kind == "gauss_newton":
+            loss, terms, self._last_pointwise = self._least_squares.step(opt, points)
+            return loss, terms
         record: dict[str, Any] = {}
 
         def closure():

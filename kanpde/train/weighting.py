@@ -105,6 +105,40 @@ class LossBalancer:
                 out[term] = (r**2).mean()
         return out
 
+    def row_scales(self, pointwise: dict[str, Tensor], x_res: Tensor) -> dict[str, Tensor]:
+        """Per-row factors ``s_t`` ``(M_t,)`` of the Gauss-Newton residual vector: with the
+        term weights, RBA and causal weights of this step held fixed,
+
+            sum_t w_t L_t = sum_{t, i, k} (s_t[i] r_t[i, k])^2,
+
+        ``s_t[i] = sqrt(w_t / (M_t K_t))`` (times ``a_i`` on the residual with RBA); with
+        causal training ``s[i] = a_i sqrt(w c_s(i) / (S n_s(i) K))`` (``n_s`` the global slab
+        count, times the world size ``W`` on a rank of a data-parallel run, whose loss is the
+        ranks' average). ``pointwise`` ``{term: (M, K)}`` (detached)."""
+        w = self.weights()
+        out: dict[str, Tensor] = {}
+        for term, r in pointwise.items():
+            r = r.detach()
+            m, k = r.shape
+            if term == "residual" and (self.rba.enabled or self.causal.enabled):
+                a = self._rba(r) if self.rba.enabled else torch.ones_like(r[:, 0])
+                if self.causal.enabled:
+                    sq = ((r * a.unsqueeze(1)) ** 2).mean(dim=1)
+                    _, g_total, count = self._slab_sums(sq, x_res)
+                    den = count.clamp(min=1)
+                    c = self.causal_weights(g_total / den)
+                    idx = self.slab_index(x_res)
+                    fac = w[term] * c[idx] / (self.causal.n_slabs * den[idx] * k)
+                    if self.comm.distributed:
+                        fac = fac * self.comm.world_size
+                else:
+                    fac = torch.full_like(a, w[term] / (m * k))
+                out[term] = a * fac.sqrt()
+            else:
+                out[term] = torch.full((m,), math.sqrt(w[term] / (m * k)), dtype=r.dtype,
+                                       device=r.device)
+        return out
+
     def _rba(self, r: Tensor) -> Tensor:
         if self.rba_weights is None or self.rba_weights.shape[0] != r.shape[0]:
             self.rba_weights = torch.ones(r.shape[0], dtype=r.dtype, device=r.device)

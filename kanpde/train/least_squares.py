@@ -1,0 +1,138 @@
+"""One Gauss-Newton step of the trainer: its loss as a sum of squares, linearized.
+
+:class:`LeastSquaresStep` ties the trainer's pieces (problem, model, loss balancer, derivative
+engine, ranks) to :class:`~kanpde.train.gauss_newton.GaussNewton`: per step it fixes the row
+factors of the residual vector at the step's first evaluation (the term, RBA and causal
+weights, as every optimizer step does), linearizes (:func:`~kanpde.train.linearize.linearize`)
+and evaluates trial points of the line search on the same factors.
+
+How the Jacobian is formed is decided at the first step: from the layer tape when the model
+runs jets through layers the tape knows (checked once against autograd: ``u . (J v)`` from
+the tape's tangents must equal ``(J^T u) . v`` from a backward pass); otherwise by autograd
+(matrix-free: conjugate gradients on ``J v`` / ``J^T u`` products), with a log line saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import Tensor, nn
+
+from kanpde.models.tape import linear_parameters
+from kanpde.train.gauss_newton import GaussNewton
+from kanpde.train.linearize import Linearization, TapeUnsupported, linearize
+
+log = logging.getLogger("kanpde.train")
+
+TAPE_CHECK_RTOL = 1e-8
+
+
+def _has_jets(model: nn.Module) -> bool:
+    return callable(getattr(model, "forward_jet", None))
+
+
+class LeastSquaresStep:
+    """Gauss-Newton steps on the trainer's loss (module docstring).
+
+    Args:
+        problem: the :class:`kanpde.pde.Problem`.
+        model: the trained module (not a compiled view).
+        balancer: the trainer's :class:`~kanpde.train.weighting.LossBalancer`.
+        engine: the trainer's derivative engine ("auto" | "jets" | "autograd").
+        comm: the ranks (:class:`kanpde.train.distributed.Comm`).
+    """
+
+    def __init__(self, problem, model: nn.Module, balancer, engine: str, comm) -> None:
+        self.problem = problem
+        self.model = model
+        self.balancer = balancer
+        self.engine = engine
+        self.comm = comm
+        self.mode: str | None = None  # "tape" | "autograd", decided at the first step
+        self.reason = ""
+
+    def _mean(self, value: float, like: Tensor) -> float:
+        if not self.comm.distributed:
+            return value
+        t = torch.tensor(value, dtype=torch.float64, device=like.device)
+        return float(self.comm.all_reduce(t, "mean"))
+
+    def _engine(self) -> str:
+        if self.mode == "tape":
+            return "jets"
+        return self.engine
+
+    def _decide(self, points: dict[str, Tensor], params: list[nn.Parameter]) -> None:
+        if self.engine == "autograd" or not _has_jets(self.model):
+            why = ("train engine 'autograd'" if self.engine == "autograd"
+                   else f"{type(self.model).__name__} has no forward_jet")
+            self._fallback(why)
+            return
+        try:
+            lin, _ = linearize(self.problem, self.model, points, None, self.balancer.row_scales,
+                               params, mode="tape", engine="jets")
+            self._check(lin)
+        except TapeUnsupported as exc:
+            self._fallback(str(exc))
+            return
+        self.mode = "tape"
+        if self.comm.is_main:
+            log.info("Gauss-Newton: Jacobian from the layer tape (%d parameters)",
+                     sum(p.numel() for p in params))
+
+    def _check(self, lin: Linearization) -> None:
+        gen = torch.Generator().manual_seed(0)
+        v = torch.randn(lin.n_params, generator=gen, dtype=torch.float64).to(lin.rho)
+        u = lin.rho
+        left = float(u @ lin.jvp(v))
+        right = float(lin.vjp(u) @ v)
+        scale = abs(left) + abs(right)
+        if abs(left - right) > TAPE_CHECK_RTOL * scale + 1e-300 and scale > 0:
+            raise TapeUnsupported(
+                f"the tape's Jacobian disagrees with autograd ({left:.6e} vs {right:.6e}): "
+                "a parameter is used outside the layers the tape records"
+            )
+
+    def _fallback(self, why: str) -> None:
+        self.mode = "autograd"
+        self.reason = why
+        if self.comm.is_main:
+            log.info("Gauss-Newton: matrix-free Jacobian products by autograd (%s)", why)
+
+    def step(self, opt: GaussNewton, points: dict[str, Tensor]
+             ) -> tuple[float, dict[str, float], dict[str, Tensor]]:
+        """One step of ``opt``; returns the loss and term losses at the start of the step
+        (averaged over the ranks) and the pointwise residuals there (detached)."""
+        if self.mode is None:
+            self._decide(points, opt.params)
+        scales: dict[str, Tensor] = {}
+        first: list[Linearization] = []
+
+        def lin_fn() -> Linearization:
+            lin, sc = linearize(self.problem, self.model, points, scales or None,
+                                self.balancer.row_scales, opt.params, mode=self.mode,
+                                engine=self._engine())
+            scales.update(sc)
+            if not first:
+                first.append(lin)
+            return lin
+
+        def loss_fn() -> float:
+            with torch.no_grad():
+                pw = self.problem.pointwise(self.model, points, engine=self.engine)
+            local = sum(float(((pw[t].detach() * scales[t].to(pw[t]).unsqueeze(1)) ** 2).sum())
+                        for t in pw)
+            return self._mean(local, points["residual"])
+
+        def block(lin: Linearization) -> list[nn.Parameter]:
+            rec = lin.output_call()
+            return [] if rec is None else linear_parameters(rec)
+
+        loss = opt.step(lin_fn, loss_fn, block)
+        pointwise = first[0].pointwise
+        terms = self.balancer.term_losses(pointwise, points["residual"])
+        values = torch.stack([v.detach().to(torch.float64) for v in terms.values()])
+        if self.comm.distributed:
+            values = self.comm.all_reduce(values, "mean")
+        return loss, {t: float(v) for t, v in zip(terms, values, strict=True)}, pointwise

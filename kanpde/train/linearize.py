@@ -1,0 +1,290 @@
+r"""The PINN loss as a sum of squares, and its linear model (what Gauss-Newton solves with).
+
+With the step's term, RBA and causal weights held fixed (the row factors ``s_t`` of
+:meth:`kanpde.train.weighting.LossBalancer.row_scales`), the loss is
+
+    L(theta) = ||rho(theta)||^2,      rho = ( s_t[i] r_t[i, k] )   (R,)
+
+over the terms ``t`` (the PDE residual, then each condition), points ``i`` and residual
+components ``k``, in that order. Gauss-Newton methods minimize the linear model
+``||rho + J delta||^2`` with ``J = d rho / d theta`` ``(R, P)``. :func:`linearize` gives
+``rho`` and access to ``J`` in one of two modes:
+
+``tape`` (the jets engine, every trainable parameter in a layer :mod:`kanpde.models.tape`
+    records): each term's residual is computed once with the layer calls recorded; one
+    backward pass per residual component gives every call's output cotangents. The explicit
+    ``J`` is assembled from per-point layer blocks (:meth:`Linearization.jacobian`), ``J v``
+    from the layers' tangents (:meth:`Linearization.jvp`), ``J^T u`` by a backward pass.
+``autograd`` (any model, any derivative engine): ``J^T u`` by a backward pass and ``J v`` by
+    the double-backward trick (``d/dw <J^T w, v>``), with KAN layers on their twice
+    differentiable PyTorch contractions; matrix-free only (no explicit ``J``).
+
+Row folding: a term evaluated on ``M`` stored points may run the model on ``Q = c M`` points
+(a periodic condition evaluates each point pair as its low-face point in the first ``M`` rows
+and its high-face point in the next ``M``): evaluation row ``q`` feeds residual row
+``q mod M``, so per-point blocks of ``c M`` rows are summed over the ``c`` copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from kanpde.models.fused_jet import twice_differentiable
+from kanpde.models.tape import Record, Tape, jacobian, tangent
+
+MODES = ("tape", "autograd")
+
+
+class TapeUnsupported(RuntimeError):
+    """The model or the derivatives of this problem cannot be linearized from a tape."""
+
+
+@dataclass
+class _Term:
+    name: str
+    offset: int  # first row of the term in rho
+    r: Tensor  # (M, K), with the graph
+    scale: Tensor  # (M,)
+    records: list[Record] = field(default_factory=list)
+    cotangents: list[list[tuple[Tensor | None, ...]]] = field(default_factory=list)  # [k][rec]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.r.shape)  # type: ignore[return-value]
+
+    @property
+    def rows(self) -> slice:
+        m, k = self.shape
+        return slice(self.offset, self.offset + m * k)
+
+
+def _fold(block: Tensor, m: int, what: str) -> Tensor:
+    """Rows ``q`` of ``block`` ``(Q, ...)`` summed into rows ``q mod m``: ``(m, ...)``."""
+    q = block.shape[0]
+    if q == m:
+        return block
+    if q % m:
+        raise TapeUnsupported(
+            f"{what}: the model was evaluated on {q} points for {m} residual rows (expected a "
+            "multiple: one block of rows per evaluated copy of the points)"
+        )
+    return block.reshape(q // m, m, *block.shape[1:]).sum(dim=0)
+
+
+class Linearization:
+    """``rho`` at the current parameters and products with its Jacobian (module docstring).
+
+    Attributes:
+        rho: ``(R,)`` detached. pointwise: ``{term: (M, K)}`` detached residuals.
+        params: the ``P_total`` parameters, flattened and concatenated in this order.
+        mode: ``"tape"`` or ``"autograd"``.
+    """
+
+    def __init__(self, terms: list[_Term], params: Sequence[nn.Parameter], mode: str) -> None:
+        self._terms = terms
+        self.params = list(params)
+        self.mode = mode
+        self.rho = torch.cat([(t.r.detach() * t.scale.unsqueeze(1)).reshape(-1) for t in terms])
+        self.pointwise = {t.name: t.r.detach() for t in terms}
+        self._offsets: dict[int, int] = {}
+        off = 0
+        for p in self.params:
+            self._offsets[id(p)] = off
+            off += p.numel()
+        self.n_params = off
+        self._h: tuple[Tensor, list[Tensor], list[int]] | None = None  # autograd: J^T w
+
+    def output_call(self) -> Record | None:
+        """The last recorded layer call of the PDE residual term (the output layer), if any."""
+        for t in self._terms:
+            if t.name == "residual" and t.records:
+                return t.records[-1]
+        return None
+
+    @property
+    def n_rows(self) -> int:
+        return self.rho.shape[0]
+
+    @property
+    def loss(self) -> float:
+        """``||rho||^2`` on this process's points."""
+        return float(self.rho.pow(2).sum())
+
+    def split(self, v: Tensor) -> list[Tensor]:
+        """``v`` ``(P,)`` as tensors shaped like the parameters."""
+        return [chunk.view_as(p) for chunk, p in
+                zip(v.split([p.numel() for p in self.params]), self.params, strict=True)]
+
+    def _columns(self, rec: Record) -> list[tuple[str, int, int] | None]:
+        """Per parameter of ``rec.layer`` (own, in order): (name, column, size) or None."""
+        out: list[tuple[str, int, int] | None] = []
+        for name, p in rec.layer.named_parameters(recurse=False):
+            col = self._offsets.get(id(p))
+            out.append(None if col is None else (name, col, p.numel()))
+        return out
+
+    # ------------------------------------------------------------------ products
+    @torch.no_grad()
+    def jacobian(self) -> Tensor:
+        """The explicit ``J`` ``(R, P)`` (tape mode)."""
+        if self.mode != "tape":
+            raise TapeUnsupported("the explicit Jacobian needs the tape mode")
+        jac = self.rho.new_zeros(self.n_rows, self.n_params)
+        for t in self._terms:
+            m, k = t.shape
+            block = jac[t.rows].view(m, k, self.n_params)
+            for kk, cots in enumerate(t.cotangents):
+                for rec, cot in zip(t.records, cots, strict=True):
+                    if all(c is None for c in cot):
+                        continue
+                    for col, blk in zip(self._columns(rec), jacobian(rec, cot), strict=True):
+                        if col is not None:
+                            _, c0, size = col
+                            block[:, kk, c0 : c0 + size] += _fold(blk, m, t.name)
+            block.mul_(t.scale.view(m, 1, 1))
+        return jac
+
+    def jvp(self, v: Tensor) -> Tensor:
+        """``J v`` ``(R,)`` for ``v`` ``(P,)``."""
+        if self.mode == "autograd":
+            w, h, used = self._double_backward_graph()
+            if not h:
+                return torch.zeros_like(self.rho)
+            parts = self.split(v)
+            (out,) = torch.autograd.grad(h, w, grad_outputs=[parts[i] for i in used],
+                                         retain_graph=True, allow_unused=True)
+            return torch.zeros_like(self.rho) if out is None else out.detach()
+        out = torch.zeros_like(self.rho)
+        parts = {id(p): part for p, part in zip(self.params, self.split(v), strict=True)}
+        for t in self._terms:
+            m, k = t.shape
+            rows = out[t.rows].view(m, k)
+            for ri, rec in enumerate(t.records):
+                direction = {name: parts[id(p)]
+                             for name, p in rec.layer.named_parameters(recurse=False)
+                             if id(p) in parts}
+                if not direction:
+                    continue
+                tan = tangent(rec, direction)
+                for kk, cots in enumerate(t.cotangents):
+                    acc = None
+                    for g, d in zip(cots[ri], (tan.value, tan.d1, tan.d2), strict=True):
+                        if g is not None:
+                            term = (g * d).reshape(g.shape[0], -1).sum(dim=1)
+                            acc = term if acc is None else acc + term
+                    if acc is not None:
+                        rows[:, kk] += _fold(acc, m, t.name)
+            rows.mul_(t.scale.unsqueeze(1))
+        return out
+
+    def vjp(self, u: Tensor) -> Tensor:
+        """``J^T u`` ``(P,)`` for ``u`` ``(R,)`` (a backward pass)."""
+        total = None
+        for t in self._terms:
+            if not t.r.requires_grad:
+                continue
+            m, k = t.shape
+            w = (u[t.rows].view(m, k) * t.scale.unsqueeze(1)).detach()
+            part = (t.r * w).sum()
+            total = part if total is None else total + part
+        if total is None:
+            return self.rho.new_zeros(self.n_params)
+        grads = torch.autograd.grad(total, self.params, retain_graph=True, allow_unused=True)
+        return torch.cat([torch.zeros(p.numel(), dtype=self.rho.dtype, device=self.rho.device)
+                          if g is None else g.reshape(-1).to(self.rho.dtype)
+                          for g, p in zip(grads, self.params, strict=True)])
+
+    def _double_backward_graph(self) -> tuple[Tensor, list[Tensor], list[int]]:
+        """``w`` ``(R,)``, the parts of ``J^T w`` that depend on ``w`` (with their graph) and
+        the indices of their parameters (cached)."""
+        if self._h is None:
+            w = torch.zeros_like(self.rho, requires_grad=True)
+            total = None
+            for t in self._terms:
+                if not t.r.requires_grad:
+                    continue
+                m, k = t.shape
+                part = (t.r * t.scale.unsqueeze(1) * w[t.rows].view(m, k)).sum()
+                total = part if total is None else total + part
+            h: list[Tensor] = []
+            used: list[int] = []
+            if total is not None:
+                grads = torch.autograd.grad(total, self.params, create_graph=True,
+                                            allow_unused=True)
+                for i, g in enumerate(grads):
+                    if g is not None and g.requires_grad:
+                        h.append(g)
+                        used.append(i)
+            self._h = (w, h, used)
+        return self._h
+
+
+def _cotangents(r: Tensor, records: list[Record]) -> list[list[tuple[Tensor | None, ...]]]:
+    """Per residual component ``k``, per record: the cotangents of its output jet."""
+    outs = [t for rec in records for t in rec.outputs]
+    wanted = [i for i, t in enumerate(outs) if t.requires_grad]
+    result = []
+    for kk in range(r.shape[1]):
+        grads: list[Tensor | None] = [None] * len(outs)
+        if wanted and r.requires_grad:
+            got = torch.autograd.grad(r[:, kk].sum(), [outs[i] for i in wanted],
+                                      retain_graph=True, allow_unused=True)
+            for i, g in zip(wanted, got, strict=True):
+                grads[i] = g
+        result.append([tuple(grads[3 * j : 3 * j + 3]) for j in range(len(records))])
+    return result
+
+
+def linearize(
+    problem,
+    model: nn.Module,
+    points: Mapping[str, Tensor],
+    scales: Mapping[str, Tensor] | None,
+    row_scales,
+    params: Sequence[nn.Parameter],
+    *,
+    mode: str = "tape",
+    engine: str = "jets",
+) -> tuple[Linearization, dict[str, Tensor]]:
+    """Residuals and their linearization at the model's current parameters.
+
+    Args:
+        problem: a :class:`kanpde.pde.Problem`; ``points`` ``{term: (M, dim_in)}``.
+        scales: the row factors ``{term: (M,)}``; None: computed from this evaluation by
+            ``row_scales(pointwise, x_residual)`` (and returned, to hold them fixed).
+        params: the parameters of ``J``'s columns.
+        mode: ``"tape"`` or ``"autograd"`` (module docstring); ``engine`` the derivative
+            engine (the tape needs ``"jets"``).
+
+    Raises:
+        TapeUnsupported: tape mode, but the recorded calls do not determine ``J``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}; allowed values: {MODES}")
+    residuals: dict[str, tuple[Tensor, list[Record]]] = {}
+    for term, pts in points.items():
+        if mode == "tape":
+            with Tape() as tape:
+                r = problem.pointwise(model, {term: pts}, engine=engine)[term]
+            if tape.unsupported:
+                raise TapeUnsupported(f"term {term!r}: " + "; ".join(tape.unsupported))
+            residuals[term] = (r, tape.records)
+        else:
+            with twice_differentiable():
+                r = problem.pointwise(model, {term: pts}, engine=engine)[term]
+            residuals[term] = (r, [])
+    if scales is None:
+        scales = row_scales({t: r.detach() for t, (r, _) in residuals.items()},
+                            points["residual"])
+    terms, offset = [], 0
+    for name, (r, records) in residuals.items():
+        t = _Term(name, offset, r, scales[name].to(r), records)
+        if mode == "tape":
+            t.cotangents = _cotangents(r, records)
+        terms.append(t)
+        offset += r.numel()
+    return Linearization(terms, params, mode), dict(scales)
