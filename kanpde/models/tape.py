@@ -200,6 +200,7 @@ def _linear_jacobian(rec: Record, g: Sequence[Tensor]) -> list[Tensor]:
             for name, _ in rec.layer.named_parameters(recurse=False)]
 
 
+@torch.no_grad()
 def jacobian(rec: Record, cotangents: Sequence[Tensor | None]) -> list[Tensor]:
     """Per-point Jacobian blocks ``(N, p.numel())`` of ``rec.layer``'s own parameters, in
     ``layer.named_parameters(recurse=False)`` order, for output cotangents

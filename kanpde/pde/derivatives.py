@@ -236,7 +236,8 @@ class Derivatives:
     def _first_row(self, j: int) -> Tensor:
         """``d u_j / dx`` ``(N, C)`` (autograd engine), cached."""
         if j not in self._first:
-            self._first[j] = _grad(self.value[:, j], self.coords)
+            with torch.enable_grad():  # the column is taken in the graph (also in no_grad)
+                self._first[j] = _grad(self.value[:, j], self.coords)
         return self._first[j]
 
     def _second_row(self, a: int, j: int) -> Tensor:
@@ -249,11 +250,12 @@ class Derivatives:
                     f"second derivative ({self.names[a]}, .) by autograd of a jet (declare it "
                     "in Problem.mixed_derivatives)"
                 )
-            if self.engine == "jets":
-                first = self._differentiable_jet().d1[:, a, j]
-            else:
-                first = self._first_row(j)[:, a]
-            self._second[key] = _grad(first, self.coords)
+            with torch.enable_grad():  # slices in the graph (also in no_grad)
+                if self.engine == "jets":
+                    first = self._differentiable_jet().d1[:, a, j]
+                else:
+                    first = self._first_row(j)[:, a]
+                self._second[key] = _grad(first, self.coords)
         return self._second[key]
 
 

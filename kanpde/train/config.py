@@ -94,7 +94,7 @@ class Phase:
         _positive(self.final_lr_factor, f"{key}.final_lr_factor")
         _positive(self.max_iter, f"{key}.max_iter", integer=True)
         _positive(self.history_size, f"{key}.history_size", integer=True)
-        _positive(self.damping, f"{key}.damping")
+        _positive(self.damping, f"{key}.damping", allow_zero=True)
         _choice(self.solver, f"{key}.solver", GN_SOLVERS)
         _positive(self.cg_max_iter, f"{key}.cg_max_iter", integer=True)
         _positive(self.dense_max_params, f"{key}.dense_max_params", integer=True)

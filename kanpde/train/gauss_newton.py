@@ -56,7 +56,8 @@ class GaussNewton:
     Args:
         params: the trained parameters (the columns of ``J``).
         lr: step scale ``alpha`` of the first trial point (1.0: the full step).
-        damping: initial ``lambda`` (relative to ``mean(diag(J^T J))``).
+        damping: initial ``lambda`` (relative to ``mean(diag(J^T J))``); 0 is Gauss-Newton
+            without damping until a step fails (then from ``DAMPING_RANGE[0]`` up).
         solver: ``"auto"``, ``"cholesky"`` or ``"cg"``.
         max_iter: solves per step before the step is given up.
         cg_max_iter: conjugate-gradient iterations per solve (``"cg"``).
@@ -166,8 +167,7 @@ class GaussNewton:
             delta, pred = system(self.damping)
             self.last["solves"] += 1
             if delta is None:  # not positive definite at this damping
-                self.damping *= self.nu
-                self.nu *= 2.0
+                self._raise_damping()
                 continue
             taken = None
             for frac in STEP_FRACTIONS:
@@ -180,24 +180,26 @@ class GaussNewton:
                     break
             if taken is None:
                 self._set(base)  # the linearization point, for the next solve
-                self.damping *= self.nu
-                self.nu *= 2.0
+                self._raise_damping()
                 continue
             alpha, trial, model_decrease = taken
             gain = (reference - trial) / max(model_decrease, 1e-300)
-            if alpha < lr:  # a shorter step: the linear model promised too much
-                self.damping *= 2.0
+            if alpha < lr or gain <= POOR_GAIN:  # the linear model promised too much
+                self.damping = max(2.0 * self.damping, DAMPING_RANGE[0])
             elif gain > GOOD_GAIN:
                 self.damping /= 3.0
-            elif gain <= POOR_GAIN:
-                self.damping *= 2.0
             self.nu = 2.0
-            self.damping = min(max(self.damping, DAMPING_RANGE[0]), DAMPING_RANGE[1])
+            self.damping = min(self.damping, DAMPING_RANGE[1])
             self.last.update(alpha=alpha, gain=gain, loss=trial)
             return loss0
         self._set(base)  # nothing decreased the loss: the step is given up
         self.damping = min(self.damping, DAMPING_RANGE[1])
         return loss0
+
+    def _raise_damping(self) -> None:
+        """``lambda <- nu lambda``, ``nu <- 2 nu`` (from ``DAMPING_RANGE[0]`` when 0)."""
+        self.damping = min(max(self.damping * self.nu, DAMPING_RANGE[0]), DAMPING_RANGE[1])
+        self.nu *= 2.0
 
     def _dense(self, lin: Linearization) -> bool:
         if self.solver == "cg":

@@ -211,3 +211,21 @@ def test_coordinates_are_constants_unless_x_requires_grad(jet_net_factory, engin
     (g,) = torch.autograd.grad(torch.sin(u.x("x")).sum(), xg)
     torch.testing.assert_close(g[:, 0], torch.cos(x[:, 0]), rtol=0, atol=1e-15)
     assert float(g[:, 1].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("engine", ["autograd", "jets"])
+def test_derivatives_inside_no_grad_equal_those_outside(engine):
+    """The accessor builds its derivative graph itself: inside ``torch.no_grad()`` the
+    autograd engine must not lose the columns it differentiates (they were zeros)."""
+    from kanpde.models import MLP
+
+    model = MLP([2, 6, 1], seed=0, dtype=torch.float64)
+    x = torch.rand(7, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ref = make_derivatives(model, x, ("x", "y"), engine=engine, pairs=(("x", "y"),))
+    want = [ref.d("x"), ref.d2("x"), ref.d2("x", "y"), ref.laplacian()]
+    with torch.no_grad():
+        got = make_derivatives(model, x, ("x", "y"), engine=engine, pairs=(("x", "y"),))
+        have = [got.d("x"), got.d2("x"), got.d2("x", "y"), got.laplacian()]
+    for a, b in zip(have, want, strict=True):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-13, atol=1e-13)
+    assert float(want[1].detach().abs().max()) > 0
