@@ -157,7 +157,41 @@ def _order(jet: Jet) -> int:
     return 1 if jet.d1.shape[1] else 0
 
 
-def _kan_jacobian(rec: Record, g: Sequence[Tensor]) -> list[Tensor]:
+@dataclass
+class JacobianBlock:
+    """Per-point derivatives of a recorded call's residual rows with respect to one of its
+    layer's parameters. Dense: ``values`` ``(Q, numel)``. Local (the spline coefficients
+    ``(in, n, out)`` of a B-spline KAN layer): ``values`` ``(Q, in, S, out)`` at the
+    coefficient rows ``index`` ``(Q, in, S)`` (``S = k + 1`` slots; masked slots carry 0)."""
+
+    values: Tensor
+    index: Tensor | None = None
+    shape: tuple[int, ...] = ()  # the parameter's shape (local blocks)
+
+    def dense(self) -> Tensor:
+        """``(Q, numel)``."""
+        if self.index is None:
+            return self.values
+        out = self.values.new_zeros(self.values.shape[0], *self.shape)
+        self.add_to(out.view(self.values.shape[0], -1), self.values.shape[0])
+        return out.reshape(self.values.shape[0], -1)
+
+    def add_to(self, dest: Tensor, m: int) -> None:
+        """``dest[q mod m] += block[q]``: ``dest`` ``(m, numel)`` (any row stride); ``Q`` a
+        multiple of ``m`` (one block of rows per evaluated copy of the points)."""
+        q = self.values.shape[0]
+        if q % m:
+            raise ValueError(f"{q} evaluation rows do not fold into {m} residual rows")
+        for c in range(q // m):
+            part = self.values[c * m : (c + 1) * m]
+            if self.index is None:
+                dest += part
+            else:
+                idx = self.index[c * m : (c + 1) * m].unsqueeze(-1).expand_as(part)
+                dest.view(m, *self.shape).scatter_add_(2, idx, part)
+
+
+def _kan_jacobian(rec: Record, g: Sequence[Tensor]) -> list[JacobianBlock]:
     layer = rec.layer
     jet = rec.jet_in
     x = jet.value
@@ -168,26 +202,31 @@ def _kan_jacobian(rec: Record, g: Sequence[Tensor]) -> list[Tensor]:
     acts = layer.activation.with_derivatives(x)[: order + 1]  # b, b', b'' (N, in)
     jwb = sum(b.unsqueeze(-1) * ak for b, ak in zip(acts, a, strict=True))  # (N, in, out)
     basis = layer.basis
-    n = basis.n_functions
     ak = torch.stack(a, dim=2)  # (N, in, K, out)
+    mask_e = layer.edge_mask
+    coef_scale = (layer.spline_scale * mask_e).unsqueeze(1)  # (in, 1, out)
     if basis.local_size is None:  # global basis: dense values (N, in, K, n)
         values = torch.stack(basis.evaluate(x, order), dim=2)
         jw = torch.einsum("nikm,niko->nimo", values, ak)  # (N, in, n, out)
+        coef = JacobianBlock((jw * coef_scale).reshape(n_pts, -1))
+        j_scale = (jw * layer.spline_coef).sum(dim=2) * mask_e
     else:
         start, values, mask = basis.local(x, order)  # (N, in, K, S)
         local = torch.einsum("niks,niko->niso", values, ak)  # (N, in, S, out)
-        index = layer.local_index(start, mask)  # (N, in, S), n where masked out
-        jw = local.new_zeros(n_pts, n_in, n + 1, n_out)
-        jw.scatter_add_(2, index.unsqueeze(-1).expand_as(local), local)
-        jw = jw[:, :, :n]
-    mask_e = layer.edge_mask
-    j_coef = jw * (layer.spline_scale * mask_e).unsqueeze(1)
-    j_scale = (jw * layer.spline_coef).sum(dim=2) * mask_e
-    by_name = {"base_weight": jwb * mask_e, "spline_coef": j_coef, "spline_scale": j_scale}
-    return [by_name[name].reshape(n_pts, -1) for name, _ in layer.named_parameters(recurse=False)]
+        if mask is not None:
+            local = local * mask.unsqueeze(-1).to(local.dtype)
+        index = layer.local_index(start, None)  # (N, in, S), clamped into 0..n-1
+        rows = torch.arange(n_in, device=x.device).view(1, n_in, 1)
+        c_local = layer.spline_coef[rows, index]  # (N, in, S, out)
+        j_scale = (local * c_local).sum(dim=2) * mask_e
+        coef = JacobianBlock(local * coef_scale, index, tuple(layer.spline_coef.shape))
+    by_name = {"base_weight": JacobianBlock((jwb * mask_e).reshape(n_pts, -1)),
+               "spline_coef": coef,
+               "spline_scale": JacobianBlock(j_scale.reshape(n_pts, -1))}
+    return [by_name[name] for name, _ in layer.named_parameters(recurse=False)]
 
 
-def _linear_jacobian(rec: Record, g: Sequence[Tensor]) -> list[Tensor]:
+def _linear_jacobian(rec: Record, g: Sequence[Tensor]) -> list[JacobianBlock]:
     jet, s = rec.jet_in, rec.scale
     n_pts = jet.value.shape[0]
     jw = g[0].unsqueeze(2) * jet.value.unsqueeze(1)  # (N, out, in)
@@ -196,19 +235,24 @@ def _linear_jacobian(rec: Record, g: Sequence[Tensor]) -> list[Tensor]:
     if jet.d2.shape[1]:
         jw = jw + torch.einsum("npo,npi->noi", g[2], jet.d2)
     by_name = {"weight": jw * s, "bias": g[0] * s}
-    return [by_name[name].reshape(n_pts, -1)
+    return [JacobianBlock(by_name[name].reshape(n_pts, -1))
             for name, _ in rec.layer.named_parameters(recurse=False)]
 
 
 @torch.no_grad()
-def jacobian(rec: Record, cotangents: Sequence[Tensor | None]) -> list[Tensor]:
-    """Per-point Jacobian blocks ``(N, p.numel())`` of ``rec.layer``'s own parameters, in
-    ``layer.named_parameters(recurse=False)`` order, for output cotangents
+def jacobian_blocks(rec: Record, cotangents: Sequence[Tensor | None]) -> list[JacobianBlock]:
+    """Per-point Jacobian blocks of ``rec.layer``'s own parameters (in
+    ``layer.named_parameters(recurse=False)`` order) for output cotangents
     ``(g_value, g_1, g_2)`` (None: zero) of the recorded call: row ``q`` is
     ``sum g[q] * d out[q] / d theta`` (see the module docstring)."""
     g = [torch.zeros_like(t) if c is None else c for c, t in zip(cotangents, rec.outputs,
                                                                   strict=True)]
     return _kan_jacobian(rec, g) if rec.kind == "kan" else _linear_jacobian(rec, g)
+
+
+def jacobian(rec: Record, cotangents: Sequence[Tensor | None]) -> list[Tensor]:
+    """:func:`jacobian_blocks` as dense ``(Q, p.numel())`` tensors."""
+    return [b.dense() for b in jacobian_blocks(rec, cotangents)]
 
 
 def tangent(rec: Record, direction: dict[str, Tensor]) -> Jet:

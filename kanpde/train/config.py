@@ -78,7 +78,7 @@ class Phase:
     damping: float = 1e-3
     solver: str = "auto"
     cg_max_iter: int = 200
-    dense_max_params: int = 4000
+    dense_max_params: int = 5000
     varpro: bool = False
 
     def validate(self, key: str) -> None:

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.fused_jet import twice_differentiable
-from kanpde.models.tape import Record, Tape, jacobian, tangent
+from kanpde.models.tape import Record, Tape, jacobian_blocks, tangent
 
 MODES = ("tape", "autograd")
 
@@ -129,23 +129,34 @@ class Linearization:
 
     # ------------------------------------------------------------------ products
     @torch.no_grad()
-    def jacobian(self) -> Tensor:
-        """The explicit ``J`` ``(R, P)`` (tape mode)."""
+    def jacobian(self, out: Tensor | None = None) -> Tensor:
+        """The explicit ``J`` ``(R, P)`` (tape mode), into ``out`` (zeros) when given. The row
+        factors scale the cotangents (``J`` is linear in them), the layer blocks are added
+        into their rows and columns."""
         if self.mode != "tape":
             raise TapeUnsupported("the explicit Jacobian needs the tape mode")
-        jac = self.rho.new_zeros(self.n_rows, self.n_params)
+        if out is not None and out.shape != (self.n_rows, self.n_params):
+            raise ValueError(f"out must have shape {(self.n_rows, self.n_params)}, got "
+                             f"{tuple(out.shape)}")
+        jac = self.rho.new_zeros(self.n_rows, self.n_params) if out is None else out
         for t in self._terms:
             m, k = t.shape
-            block = jac[t.rows].view(m, k, self.n_params)
+            rows = jac[t.rows].view(m, k, self.n_params)
             for kk, cots in enumerate(t.cotangents):
                 for rec, cot in zip(t.records, cots, strict=True):
                     if all(c is None for c in cot):
                         continue
-                    for col, blk in zip(self._columns(rec), jacobian(rec, cot), strict=True):
+                    copies = rec.n_points // m
+                    if copies * m != rec.n_points:
+                        _fold(rec.outputs[0], m, t.name)  # raises the explanatory error
+                    s = t.scale.repeat(copies)
+                    scaled = [None if c is None else c * s.view(-1, *([1] * (c.dim() - 1)))
+                              for c in cot]
+                    for col, blk in zip(self._columns(rec), jacobian_blocks(rec, scaled),
+                                        strict=True):
                         if col is not None:
                             _, c0, size = col
-                            block[:, kk, c0 : c0 + size] += _fold(blk, m, t.name)
-            block.mul_(t.scale.view(m, 1, 1))
+                            blk.add_to(rows[:, kk, c0 : c0 + size], m)
         return jac
 
     def jvp(self, v: Tensor) -> Tensor:

@@ -15,27 +15,39 @@ from kanpde.io import read_run
 from kanpde.train import load_checkpoint
 
 # Adam then L-BFGS, a grid extension and point refreshes in the middle: every piece of state
-# a checkpoint must carry.
-OVERRIDES = [
-    "train=smoke",
-    "problem=heat",
-    "figures=false",
-    "train.n_interior=256",
-    "train.phases=[{optimizer:adam,steps:60},{optimizer:lbfgs,steps:8,max_iter:5}]",
-    "train.grid.extend_at=[30]",
-    "train.grid.sizes=[8]",
-    "train.resample.policy=every",
-    "train.resample.every=25",
-    "train.checkpoint_every=5",
-    "train.eval_every=20",
-]
-TOTAL = 68
+# a checkpoint must carry. Gauss-Newton: its damping state and a grid extension.
+CASES = {
+    "adam_lbfgs": ([
+        "train=smoke",
+        "problem=heat",
+        "figures=false",
+        "train.n_interior=256",
+        "train.phases=[{optimizer:adam,steps:60},{optimizer:lbfgs,steps:8,max_iter:5}]",
+        "train.grid.extend_at=[30]",
+        "train.grid.sizes=[8]",
+        "train.resample.policy=every",
+        "train.resample.every=25",
+        "train.checkpoint_every=5",
+        "train.eval_every=20",
+    ], 68),
+    "gauss_newton": ([
+        "train=smoke",
+        "problem=heat",
+        "figures=false",
+        "train.n_interior=512",
+        "train.phases=[{optimizer:gauss_newton,steps:40}]",
+        "train.grid.extend_at=[20]",
+        "train.grid.sizes=[8]",
+        "train.checkpoint_every=5",
+        "train.eval_every=10",
+    ], 40),
+}
 
 
-def _launch(run_dir, extra=()):
+def _launch(case, run_dir, extra=()):
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "kanpde", *OVERRIDES, f"hydra.run.dir={run_dir}", *extra],
+        [sys.executable, "-m", "kanpde", *CASES[case][0], f"hydra.run.dir={run_dir}", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )
 
@@ -51,9 +63,9 @@ def _wait_for_checkpoint(proc, path, timeout=120.0):
         time.sleep(0.02)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """The uninterrupted run."""
+@pytest.fixture(scope="module", params=list(CASES))
+def reference(request, tmp_path_factory):
+    """The uninterrupted run of each case: (case, its record)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
@@ -62,31 +74,34 @@ def reference(tmp_path_factory):
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = OmegaConf.to_container(compose(config_name="solve", overrides=OVERRIDES))
+        cfg = OmegaConf.to_container(compose(config_name="solve",
+                                             overrides=CASES[request.param][0]))
     GlobalHydra.instance().clear()
     run_dir = tmp_path_factory.mktemp("uninterrupted")
     assert solve(cfg, run_dir, "# test\n") == "completed"
-    return read_run(run_dir / "run.h5")
+    return request.param, read_run(run_dir / "run.h5")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
+    case, reference = reference
+    total = CASES[case][1]
     ckpt = tmp_path / "checkpoint.pt"
-    proc = _launch(tmp_path)
+    proc = _launch(case, tmp_path)
     _wait_for_checkpoint(proc, ckpt)
     proc.send_signal(sig)
     out = proc.communicate(timeout=120)[0].decode()
     step_at_kill = load_checkpoint(ckpt)["state"]["step"]
-    assert 0 < step_at_kill < TOTAL, "the run was not stopped midway"
+    assert 0 < step_at_kill < total, "the run was not stopped midway"
     if sig == signal.SIGTERM:  # graceful: a result file that says so, exit status 1
         assert proc.returncode == 1, out
         assert read_run(tmp_path / "run.h5").attrs["status"] == "interrupted"
-    resumed = _launch(tmp_path, ["train.resume=true"])
+    resumed = _launch(case, tmp_path, ["train.resume=true"])
     out = resumed.communicate(timeout=300)[0].decode()
     assert resumed.returncode == 0, out
     rec = read_run(tmp_path / "run.h5")
     assert rec.attrs["status"] == "completed"
-    assert rec.history["step"][-1] == TOTAL
+    assert rec.history["step"][-1] == total
     ref = reference.history
     for key in ("loss", "rel_l2"):
         assert rec.history[key][-1] == pytest.approx(ref[key][-1], rel=1e-10, abs=1e-14), key
@@ -94,7 +109,7 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
-    proc = _launch(tmp_path, ["train.resume=true"])
+    proc = _launch("adam_lbfgs", tmp_path, ["train.resume=true"])
     out = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode != 0
     assert "no checkpoint" in out

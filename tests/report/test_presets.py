@@ -69,10 +69,12 @@ def test_compare_is_fair_and_matched(compose):
             # same problem, sampler, points, optimizer schedule and budget for every model
             assert _without_model(cfg) == _without_model(kan_cfg), (problem, name)
     # the counts the preset's comments state
-    assert by_problem["poisson"]["kan"][0] == 30 * (20 + 5) == 750
-    assert by_problem["heat"]["kan"][0] == 88 * (10 + 5) == 1320
-    assert by_problem["poisson"]["mlp"][0] == 757 and by_problem["poisson"]["fourier"][0] == 721
-    assert by_problem["heat"]["siren"][0] == 1297 and by_problem["heat"]["fourier"][0] == 1297
+    assert by_problem["poisson"]["kan"][0] == 30 * (40 + 7) == 1410
+    assert by_problem["heat"]["kan"][0] == 88 * (20 + 7) == 2376
+    assert by_problem["allen_cahn"]["kan"][0] == 96 * (20 + 7) == 2592  # periodic embedding
+    assert by_problem["poisson"]["mlp"][0] == 1401 and by_problem["poisson"]["fourier"][0] == 1407
+    assert by_problem["heat"]["siren"][0] == 2377 and by_problem["heat"]["fourier"][0] == 2431
+    assert by_problem["allen_cahn"]["mlp"][0] == 2410
 
 
 def test_grid_sweep_points(compose):

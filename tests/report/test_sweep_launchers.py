@@ -68,7 +68,7 @@ def _check_sweep_and_report(sweep: Path, tmp_path: Path) -> None:
         rows = {r["model"]: r for r in csv.DictReader(fh)}
     assert sorted(rows) == ["KAN", "MLP"]
     # smoke schedule: KAN grid 5 -> 7 at step 4; the table shows the trained model's count
-    kan = KAN([2, 10, 1], grid_size=5, seed=0)
+    kan = KAN([2, 10, 1], grid_size=5, spline_order=5, seed=0)  # the compare KAN
     assert int(rows["KAN"]["params_init"]) == count_parameters(kan)
     kan.extend_grid(7)
     assert rows["KAN"]["grid"] == "5->7"

@@ -53,6 +53,18 @@ CASES = {
         "train.phases=[{optimizer:lbfgs,steps:6,max_iter:8}]",
         "train.grid.extend_at=[3]", "train.grid.sizes=[6]",
     ],
+    # Gauss-Newton: J^T J, J^T rho and the trial losses averaged over the ranks, a grid
+    # extension (the damping state starts again on the new shapes)
+    "gauss_newton": [
+        "problem=poisson", "model=kan", "model.widths=[2,4,1]", "model.grid_size=4",
+        "train.phases=[{optimizer:gauss_newton,steps:8}]",
+        "train.grid.extend_at=[4]", "train.grid.sizes=[6]",
+    ],
+    # matrix-free Gauss-Newton (conjugate gradients, products reduced over the ranks)
+    "gauss_newton_cg": [
+        "problem=heat", "model=mlp", "model.widths=[2,8,1]",
+        "train.phases=[{optimizer:gauss_newton,steps:5,solver:cg,cg_max_iter:50}]",
+    ],
     # the knots follow the gathered points: an update after one step of a negligible
     # learning rate, so the loss after it compares the refits themselves
     "grid_update": [
@@ -136,6 +148,21 @@ def test_lbfgs_two_ranks_reach_the_error_of_one_process(configs, two_ranks):
     for key in [k for k in ref if k.startswith("final_")]:
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-8, err_msg=key)
     np.testing.assert_allclose(got["h_loss"], ref["h_loss"], rtol=1e-8)
+
+
+@pytest.mark.parametrize("case", ["gauss_newton", "gauss_newton_cg"])
+def test_gauss_newton_two_ranks_match_one_process_with_both_shards(configs, two_ranks, case):
+    ref = _single(configs[case], shards=2)
+    got = two_ranks[case]
+    assert float(got["replica_spread"]) == 0.0
+    assert int(got["steps"]) == int(ref["steps"])
+    assert ref["h_loss"][-1] < 0.5 * ref["h_loss"][0]  # it learned something
+    # a truncated CG solve (50 iterations) amplifies the rounding of the reduced products
+    # (another summation order than one process's) to ~1e-7 after a few steps
+    rtol = 1e-8 if case == "gauss_newton" else 1e-5
+    np.testing.assert_allclose(got["h_loss"], ref["h_loss"], rtol=rtol)
+    for key in [k for k in ref if k.startswith("final_")]:
+        np.testing.assert_allclose(got[key], ref[key], rtol=rtol, err_msg=key)
 
 
 def test_grid_update_refits_on_every_shards_points(configs, two_ranks):
