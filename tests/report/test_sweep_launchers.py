@@ -73,7 +73,7 @@ def _check_sweep_and_report(sweep: Path, tmp_path: Path) -> None:
     kan.extend_grid(7)
     assert rows["KAN"]["grid"] == "5->7"
     assert int(rows["KAN"]["params"]) == count_parameters(kan)
-    assert int(rows["MLP"]["params"]) == count_parameters(MLP([2, 18, 18, 18, 1], seed=0))
+    assert int(rows["MLP"]["params"]) == count_parameters(MLP([2, 25, 25, 25, 1], seed=0))
     for r in rows.values():
         assert (r["runs"], r["completed"], r["seeds"]) == ("1", "1", "0")
         assert 0 < float(r["rel_l2_mean"]) < 10 and r["rel_l2_std"] == ""
