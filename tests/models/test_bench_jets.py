@@ -25,3 +25,24 @@ def test_jets_bench_prints_every_case_with_its_ratios(capsys):
 def test_poisson_bench_rejects_unknown_engines():
     with pytest.raises(ValueError, match=r"allowed auto\|autograd\|jets, optionally \+compile"):
         poisson.run_one("kan", "jets+fast", True, 0, None, 1e-3)
+
+
+def test_gauss_newton_bench_prints_every_run(capsys):
+    from kanpde.bench import gauss_newton
+
+    argv = ["--problems", "heat", "--quick"]
+    assert gauss_newton.main(argv) == 0
+    out = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("#")]
+    assert out[0].split()[:3] == ["problem", "model", "optimizer"]
+    rows = [ln.split() for ln in out[1:]]
+    assert [(r[1], r[2]) for r in rows] == [("kan", "gauss_newton"), ("kan", "lbfgs"),
+                                            ("mlp", "gauss_newton"), ("mlp", "lbfgs")]
+    for r in rows:
+        assert int(r[4]) > 0 and 0 < float(r[9]) < 10
+
+
+def test_gauss_newton_bench_refuses_unknown_names():
+    from kanpde.bench import gauss_newton
+
+    with pytest.raises(SystemExit):
+        gauss_newton.main(["--problems", "wave"])
