@@ -15,7 +15,8 @@ time to the problem's target rel_l2, the best and the final rel_l2 on the test s
     allen_cahn   600 s   1e-3    [2,8,8,1] + periodic embedding,   [2,34,34,34,1] + embedding:
                                  G 5->10->20: 2592                 2551
 
-Gauss-Newton: 100 steps (Allen-Cahn 400), grids at steps 20, 40, 80 (Allen-Cahn 100, 200).
+Gauss-Newton: 100 steps (Allen-Cahn 400), grids at steps 20, 40, 80 (Allen-Cahn 100, 200);
+``gauss_newton+varpro`` adds variable projection of the output layer (linear problems).
 L-BFGS: steps of up to 20 iterations (strong Wolfe, history 10) until the budget ends, the
 grids at the same steps.
 """
@@ -86,8 +87,9 @@ def make_model(problem, case: Case, family: str, seed: int = 0):
 
 def train_config(case: Case, optimizer: str, quick: bool) -> dict:
     budget = 4.0 if quick else case.budget_s
-    if optimizer == "gauss_newton":
-        phase = {"optimizer": "gauss_newton", "steps": 12 if quick else case.gn_steps}
+    if optimizer.startswith("gauss_newton"):
+        phase = {"optimizer": "gauss_newton", "steps": 12 if quick else case.gn_steps,
+                 "varpro": optimizer.endswith("+varpro")}
     else:
         phase = {"optimizer": "lbfgs", "steps": 100_000, "max_iter": 20, "history_size": 10}
     scale = 0.1 if quick else 1.0
@@ -138,12 +140,13 @@ def run(problem_name: str, family: str, optimizer: str, quick: bool = False) -> 
     }
 
 
-HEAD = (f"{'problem':11} {'model':5} {'optimizer':12} {'params':>6} {'steps':>6} "
+OPTIMIZERS = ("gauss_newton", "gauss_newton+varpro", "lbfgs")
+HEAD = (f"{'problem':11} {'model':5} {'optimizer':19} {'params':>6} {'steps':>6} "
         f"{'train_s':>8} {'target':>7} {'t_target':>8} {'best':>9} {'final':>9}")
 
 
 def row(r: dict) -> str:
-    return (f"{r['problem']:11} {r['model']:5} {r['optimizer']:12} {r['params']:6d} "
+    return (f"{r['problem']:11} {r['model']:5} {r['optimizer']:19} {r['params']:6d} "
             f"{r['steps']:6d} {r['train_s']:8.1f} {r['target']:7.0e} {r['t_target']:8.1f} "
             f"{r['best']:9.2e} {r['rel_l2']:9.2e}")
 
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     problems = args.problems.split(",")
     for name, allowed in ((problems, CASES), (args.models.split(","), ("kan", "mlp")),
-                          (args.optimizers.split(","), ("gauss_newton", "lbfgs"))):
+                          (args.optimizers.split(","), OPTIMIZERS)):
         bad = [n for n in name if n not in allowed]
         if bad:
             parser.error(f"unknown {bad}; allowed: {', '.join(allowed)}")
