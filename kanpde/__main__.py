@@ -1,5 +1,5 @@
 """``python -m kanpde`` runs the ``kanpde`` console script."""
 
-from kanpde.cli import main
+from kanpde.app.cli import main
 
 main()

@@ -53,6 +53,8 @@ import h5py
 import numpy as np
 import torch
 
+from kanpde.core.version import __version__
+
 __all__ = [
     "ALLOWED_STATUS",
     "REQUIRED_ATTRS",
@@ -107,8 +109,6 @@ def environment_versions() -> dict[str, str]:
 
 
 def _kanpde_version() -> str:
-    from kanpde import __version__
-
     return str(__version__)
 
 

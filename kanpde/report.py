@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kanpde.report_figures import study_figures
 from kanpde.report_runs import (
     METRICS,
     BadRun,
@@ -362,7 +363,6 @@ def write_report(
     written += [out / "summary.csv", out / "runs.csv"]
     figs: list[Path] = []
     if figures:
-        from kanpde.report_figures import study_figures
 
         def on_error(name: str, exc: Exception) -> None:
             report.figure_errors.append(f"{name}: {type(exc).__name__}: {exc}")

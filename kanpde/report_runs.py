@@ -8,9 +8,8 @@ kind of device; its statistics are taken over the runs with status ``"completed"
     mean = (1/n) sum_i v_i,    spread = sqrt( sum_i (v_i - mean)^2 / (n - 1) )   (n >= 2)
 
 (the sample standard deviation; NaN for n = 1). Parameter counts are the trained model's
-real count: for a KAN whose grid was extended during training, the count at the final grid
-size (``kanpde.models.parameter_count``, checked against the count at the start that the run
-file records), otherwise the recorded ``n_params``.
+real count as the run file records it (``n_params_final``: a KAN whose grid was extended
+during training has more parameters at the end than at the start, ``n_params``).
 
 Only ``run.h5`` files are read (:func:`kanpde.io.read_run`); no model is rebuilt or rerun.
 """
@@ -201,24 +200,6 @@ def _grid_ladder(cfg: Mapping[str, Any], model: str, final: int, steps: int) -> 
     return ladder
 
 
-def _final_count(
-    model: str, info: Mapping[str, Any], widths: Sequence[int], ladder: Sequence[int], recorded: int
-) -> int:
-    """The trained model's parameter count; see the module docstring."""
-    if model != "KAN" or len(ladder) < 2 or not widths:
-        return recorded
-    from kanpde.models import parameter_count
-
-    opts = {k: info[k] for k in ("spline_order", "basis", "degree", "n_centers") if k in info}
-    try:
-        at_start = parameter_count("kan", widths, grid_size=ladder[0], **opts)
-        at_end = parameter_count("kan", widths, grid_size=ladder[-1], **opts)
-    except (ValueError, TypeError):
-        return recorded
-    # Trust the formula only where it reproduces the recorded count at the start.
-    return at_end if at_start == recorded else recorded
-
-
 def summarize_run(path: str | os.PathLike[str]) -> RunSummary:
     """Read one ``run.h5`` into a :class:`RunSummary`.
 
@@ -246,10 +227,7 @@ def summarize_run(path: str | os.PathLike[str]) -> RunSummary:
     final_g = _as_int(a.get("grid_size"), 0)
     ladder = _grid_ladder(cfg, model, final_g, steps)
     recorded = _as_int(a.get("n_params"), 0)
-    if "n_params_final" in a:
-        n_final = _as_int(a["n_params_final"], recorded)
-    else:
-        n_final = _final_count(model, info, widths, ladder, recorded)
+    n_final = _as_int(a.get("n_params_final"), recorded)
     seed = a.get("seed")
     order = info.get("spline_order")
     return RunSummary(

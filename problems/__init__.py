@@ -1,9 +1,11 @@
-"""The benchmark problems (see /work/shared/PROBLEMS.md); each subclasses kanpde.pde.Problem."""
+"""The benchmark problems, ``kanpde.problems``: one module per PDE family, each a subclass of
+:class:`kanpde.pde.Problem` stating its PDE in its docstring (installed from the top-level
+``problems/`` folder)."""
 
-from problems.allen_cahn import AllenCahn
-from problems.darcy import Darcy
-from problems.heat import Heat
-from problems.poisson import Poisson
+from kanpde.problems.allen_cahn import AllenCahn
+from kanpde.problems.darcy import Darcy
+from kanpde.problems.heat import Heat
+from kanpde.problems.poisson import Poisson
 
 PROBLEMS = {"poisson": Poisson, "allen_cahn": AllenCahn, "darcy": Darcy, "heat": Heat}
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from kanpde.models.jet import Jet
+from kanpde.core.jet import Jet
 
 
 def _tanh_derivatives(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from kanpde.models.jet import Jet
+from kanpde.core.jet import Jet
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

@@ -36,11 +36,11 @@ def _free_port() -> int:
 def _step_times(comm, args) -> list[float]:
     """Per-step wall times (s) on this rank, ``args.steps`` after ``args.warmup``."""
     from kanpde.models import KAN, ScaledModel
+    from kanpde.problems.poisson import Poisson
     from kanpde.train import TrainConfig, Trainer
     from kanpde.train.collocation import Collocation
     from kanpde.train.distributed import local_shards
     from kanpde.train.optim import make_optimizer
-    from problems.poisson import Poisson
 
     dtype = DTYPES[args.dtype]
     problem = Poisson(variant="sinsin")

@@ -54,10 +54,10 @@ CASES = {
 
 
 def make_problem(name: str):
-    from problems.allen_cahn import AllenCahn
-    from problems.darcy import Darcy
-    from problems.heat import Heat
-    from problems.poisson import Poisson
+    from kanpde.problems.allen_cahn import AllenCahn
+    from kanpde.problems.darcy import Darcy
+    from kanpde.problems.heat import Heat
+    from kanpde.problems.poisson import Poisson
 
     return {"poisson": Poisson, "darcy": Darcy, "heat": Heat, "allen_cahn": AllenCahn}[name]()
 

@@ -68,8 +68,8 @@ def run_one(name: str, engine: str, quick: bool, seed: int, dtype: torch.dtype,
     from kanpde.models import ScaledModel, count_parameters
     from kanpde.pde import make_sampler
     from kanpde.pde.derivatives import ENGINES
+    from kanpde.problems.poisson import Poisson
     from kanpde.train import TrainConfig, Trainer
-    from problems.poisson import Poisson
 
     base_engine, _, suffix = engine.partition("+")
     if suffix not in ("", "compile") or base_engine not in ENGINES:

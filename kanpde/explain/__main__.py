@@ -1,5 +1,5 @@
 """``python -m kanpde.explain <run dir> [options]`` (same as ``kanpde-explain``)."""
 
-from kanpde.explain.cli import console
+from kanpde.app.explain_cli import console
 
 console()

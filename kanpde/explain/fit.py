@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from kanpde.explain.library import LibraryFunction, get_functions
+from kanpde.explain.library import LIBRARY, LibraryFunction, get_functions
 
 _BETAS = np.concatenate([-np.geomspace(0.1, 12.0, 36)[::-1], np.geomspace(0.1, 12.0, 36)])
 _GAMMAS = np.linspace(-6.0, 6.0, 49)
@@ -52,7 +52,6 @@ class EdgeFit:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """The fitted function at ``x`` (numpy)."""
-        from kanpde.explain.library import LIBRARY
 
         return self.a * LIBRARY[self.name].numpy(self.b * np.asarray(x) + self.c) + self.d
 

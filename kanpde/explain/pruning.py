@@ -13,6 +13,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from kanpde.explain.importance import edge_scores
+from kanpde.models.backbone import kan_backbone
+from kanpde.models.edge_activations import model_activations
 from kanpde.models.kan import KAN
 
 
@@ -73,8 +76,6 @@ def prune_model(model: torch.nn.Module, points: Tensor, threshold: float) -> lis
     Scores from :func:`kanpde.explain.importance.edge_scores` of the activations at the
     points; already pruned edges stay pruned. Returns the new bool masks (installed).
     """
-    from kanpde.explain.activations import kan_backbone, model_activations
-    from kanpde.explain.importance import edge_scores
 
     kan, _ = kan_backbone(model)
     masks = prune_masks(edge_scores(model_activations(model, points)), threshold,

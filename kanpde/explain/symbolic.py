@@ -22,17 +22,17 @@ import sympy
 import torch
 from torch import Tensor, nn
 
-from kanpde.explain.activations import edge_activations
 from kanpde.explain.fit import EdgeFit
 from kanpde.explain.library import LIBRARY
+from kanpde.models.edge_activations import edge_activations
 from kanpde.models.kan import KAN
+from kanpde.models.scaling import ScaledModel
 
 Edge = tuple[int, int, int]  # (layer, input node, output node)
 
 
 def split_model(model: nn.Module) -> tuple[KAN, Tensor | None, Tensor | None]:
     """``(kan, lo, hi)`` of a ``ScaledModel(KAN)`` (``lo``, ``hi`` None for a bare KAN)."""
-    from kanpde.models import ScaledModel
 
     if isinstance(model, KAN):
         return model, None, None

@@ -5,7 +5,9 @@ scaling, parameter counting, and the derivative :class:`Jet` every model can pro
 ``forward_jet``. Nothing here knows about PDEs or training.
 """
 
+from kanpde.core.jet import Jet
 from kanpde.models.activations import ACTIVATIONS, get_activation
+from kanpde.models.backbone import backbone, grid_size_of, kan_backbone
 from kanpde.models.bases import BASES, make_basis
 from kanpde.models.basis import Basis
 from kanpde.models.bspline import BSplineBasis
@@ -13,7 +15,6 @@ from kanpde.models.chebyshev import ChebyshevBasis
 from kanpde.models.compiled import CompiledModel
 from kanpde.models.embedding import Embedded, FourierEmbedding, PeriodicEmbedding
 from kanpde.models.fourier import FourierMLP
-from kanpde.models.jet import Jet
 from kanpde.models.kan import KAN
 from kanpde.models.kan_layer import KANLayer
 from kanpde.models.mlp import MLP
@@ -41,8 +42,11 @@ __all__ = [
     "KANLayer",
     "RBFBasis",
     "ScaledModel",
+    "backbone",
     "count_parameters",
     "get_activation",
+    "grid_size_of",
+    "kan_backbone",
     "make_basis",
     "match_width",
     "parameter_count",

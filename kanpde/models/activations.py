@@ -2,7 +2,7 @@
 
 Each activation ``f`` is available as a plain function (for the forward pass, built on the
 fused torch kernels) and as ``with_derivatives(x) -> (f(x), f'(x), f''(x))`` (for derivative
-jets, :mod:`kanpde.models.jet`). Shapes are preserved elementwise.
+jets, :mod:`kanpde.core.jet`). Shapes are preserved elementwise.
 
     tanh:      f = tanh x,           f' = 1 - f^2,                f'' = -2 f f'
     sin:       f = sin x,            f' = cos x,                  f'' = -sin x

@@ -33,7 +33,7 @@ import torch
 import torch._functorch.config as functorch_config
 from torch import Tensor, nn
 
-from kanpde.models.jet import Jet
+from kanpde.core.jet import Jet
 
 
 class CompiledModel(nn.Module):

@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from kanpde.core.jet import Jet
 from kanpde.models.common import make_generator
-from kanpde.models.jet import Jet
 from kanpde.models.scaling import WrapsNet
 
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
 from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
-from kanpde.models.jet import Jet
 from kanpde.models.mlp import MLP
 
 _SIN = get_activation("sin")

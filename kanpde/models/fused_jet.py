@@ -12,7 +12,7 @@ computes the output jet ``y_0`` ``(N, out)``, ``y_c`` ``(N, C, out)``, ``y_p`` `
     y_0 = sum_i Phi_0,   y_c = sum_i d1_c Phi_1,   y_p = sum_i d2_p Phi_1 + outer_p Phi_2
 
 (``Phi_q`` are ``phi_ij, phi'_ij, phi''_ij`` of every edge: the chain rule of
-:mod:`kanpde.models.jet`; ``outer_p = d1_a d1_b`` for the pair ``p = (a, b)``), in one C loop
+:mod:`kanpde.core.jet`; ``outer_p = d1_a d1_b`` for the pair ``p = (a, b)``), in one C loop
 per point (OpenMP over points) that keeps ``Phi`` in a small scratch row, so nothing of size
 ``(N, in, S, out)`` or ``(N, C, in, n)`` is materialized; ``outer`` is formed in the loop,
 ``d1`` and ``d2`` may be expanded along the points (stride 0, as the seed jet ``d1 = I``,
@@ -43,9 +43,9 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from kanpde.core.jet import expanded_along_points
 from kanpde.models.activations import Activation
 from kanpde.models.bspline import BSplineBasis
-from kanpde.models.jet import expanded_along_points
 from kanpde.native import load_library
 
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}

@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from kanpde.core.jet import Jet
 from kanpde.models.bases import check_basis_name, check_basis_options
 from kanpde.models.common import HasWidths, check_widths, make_generator
-from kanpde.models.jet import Jet
 from kanpde.models.kan_layer import KANLayer
 
 

@@ -29,7 +29,7 @@ functions are preserved (exactly, up to rounding, inside the range when the new 
 contains the old one, e.g. ``G' = 2G``). Replacing ``spline_coef`` creates a new Parameter of a
 new shape: optimizers must be rebuilt after a grid change.
 
-Derivative jets (:meth:`KANLayer.forward_jet`, rules in :mod:`kanpde.models.jet`). With the
+Derivative jets (:meth:`KANLayer.forward_jet`, rules in :mod:`kanpde.core.jet`). With the
 basis derivatives ``B'``, ``B''`` (analytic) and the input jet ``x, x'_c, x''_ab``, every jet
 channel is a weighted sum of basis values with the same coefficients:
 
@@ -71,6 +71,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
 from kanpde.models.bases import check_basis_name, make_basis
 from kanpde.models.common import check_positive_int, make_generator
@@ -82,8 +83,8 @@ from kanpde.models.contraction import (
     sparse_contract,
 )
 from kanpde.models.fused_jet import fused_available, fused_layer_jet
-from kanpde.models.jet import Jet
 from kanpde.models.tape import active_tape, record
+from kanpde.native import native_status
 
 CONTRACTIONS = ("auto", "fused", "dense", "sparse", "edge")
 
@@ -251,7 +252,6 @@ class KANLayer(nn.Module):
             if fused_available(self.spline_coef):
                 return "fused"
             if self.contraction == "fused":
-                from kanpde.native import native_status
 
                 raise RuntimeError(
                     "contraction='fused' needs CPU float32/float64 parameters outside "

@@ -4,7 +4,7 @@
 Weights: Xavier (Glorot) normal, ``W ~ N(0, 2 / (fan_in + fan_out))``; biases zero; drawn from
 a local generator. Activations: ``"tanh"`` (default), ``"sin"``, ``"silu"``, ``"gelu"``
 (``"identity"`` is accepted too). :meth:`MLP.forward_jet` propagates value, first and
-selected second input derivatives analytically (:mod:`kanpde.models.jet`).
+selected second input derivatives analytically (:mod:`kanpde.core.jet`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import skip_init
 
+from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
 from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
-from kanpde.models.jet import Jet
 from kanpde.models.tape import linear_jet
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from kanpde.models.jet import Jet
+from kanpde.core.jet import Jet
 
 
 def _as_vector(v: Sequence[float] | Tensor, name: str) -> Tensor:

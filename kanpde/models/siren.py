@@ -17,9 +17,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import skip_init
 
+from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
 from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
-from kanpde.models.jet import Jet
 from kanpde.models.tape import linear_jet
 
 _SIN = get_activation("sin")

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from kanpde.models.jet import Jet
+from kanpde.core.jet import Jet
 
 _state = threading.local()
 

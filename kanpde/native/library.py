@@ -26,6 +26,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from kanpde.core.paths import cache_dir
+
 ABI_VERSION = 6
 SOURCES = ("kan_jet.c", "kan_jet_impl.h")  # the .c files are compiled, all are hashed
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-std=gnu11")
@@ -104,7 +106,6 @@ def load_library() -> ctypes.CDLL | None:
         if os.environ.get("KANPDE_NATIVE", "1").strip().lower() in ("0", "false", "off", "no"):
             reason = "disabled by KANPDE_NATIVE=0"
         else:
-            from kanpde.pde.reference.cache import cache_dir
 
             try:
                 path = _build(cache_dir() / "native")

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from kanpde.models.jet import Jet
+from kanpde.core.jet import Jet
 from kanpde.pde.problem import Problem
 
 _FORWARDED = (

@@ -15,7 +15,7 @@ derivatives::
   cached, so a derivative asked for twice is computed once and ``u.d2("x")``, ``u.d2("x", "y")``
   share the pass over ``u_x``.
 * ``"jets"``: one forward pass of ``model.forward_jet(Jet.seed(x, pairs))`` (see
-  :mod:`kanpde.models.jet`) propagates the value, all first derivatives and the second
+  :mod:`kanpde.core.jet`) propagates the value, all first derivatives and the second
   derivatives of the diagonal pairs ``(c, c)`` plus the mixed ``pairs`` the caller declares
   (problems declare them in ``Problem.mixed_derivatives``). The jet and the value are
   computed from ``x`` detached (nothing is differentiated with respect to ``x``), which lets
@@ -46,8 +46,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from kanpde.core.jet import Jet
 from kanpde.models.fused_jet import twice_differentiable
-from kanpde.models.jet import Jet
 from kanpde.models.tape import active_tape
 
 ENGINES = ("auto", "autograd", "jets")

@@ -4,7 +4,7 @@ from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.config import ConfigError, GridSchedule, Phase, Resample, TrainConfig
 from kanpde.train.distributed import Comm, PeerLost, init_from_env
 from kanpde.train.metrics import error_metrics
-from kanpde.train.trainer import Trainer, TrainResult, grid_size_of
+from kanpde.train.trainer import Trainer, TrainResult
 
 __all__ = [
     "Comm",
@@ -17,7 +17,6 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "error_metrics",
-    "grid_size_of",
     "init_from_env",
     "load_checkpoint",
     "save_checkpoint",

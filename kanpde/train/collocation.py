@@ -16,7 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kanpde.pde import rad_resample
 from kanpde.train.config import ConfigError, Resample
+from kanpde.train.distributed import shard_slice
 
 SHARD_KEY = 0x5348  # keeps shard seeds apart from the single-set ones
 
@@ -96,7 +98,6 @@ class Collocation:
         if self.policy.policy == "every":
             self.points = self._draw(self.n_interior, step)
             return
-        from kanpde.pde import rad_resample
 
         cand = self._draw(self.policy.n_candidates, step)
         res = self.pointwise_residual(model, cand["residual"], engine)
@@ -140,7 +141,6 @@ class Collocation:
 
     def load_global_state(self, points: dict[str, Tensor]) -> None:
         """Keep this process's shards of the full point sets ``points`` (:meth:`global_state`)."""
-        from kanpde.train.distributed import shard_slice
 
         self.load_state({k: shard_slice(v, self.n_shards, self.shards) for k, v in points.items()})
 

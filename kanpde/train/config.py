@@ -12,15 +12,13 @@ import difflib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from kanpde.core.errors import ConfigError
+
 OPTIMIZERS = ("adam", "lbfgs", "gauss_newton")
 GN_SOLVERS = ("auto", "cholesky", "cg")
 SCHEDULES = ("constant", "cosine", "exponential")
 RESAMPLE_POLICIES = ("fixed", "every", "rad")
 WEIGHTING_SCHEMES = ("fixed", "grad_norm")
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key and the allowed values."""
 
 
 def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from kanpde.pde import make_derivatives
 from kanpde.train.metrics import error_metrics
 
 
@@ -45,7 +46,6 @@ def predict_gradient(
     model: torch.nn.Module, x: torch.Tensor, names: list[str], engine: str, batch: int
 ) -> np.ndarray:
     """Input gradient ``(n, dim_in, dim_out)`` in batches through the derivative accessor."""
-    from kanpde.pde import make_derivatives
 
     out = []
     for start in range(0, x.shape[0], batch):

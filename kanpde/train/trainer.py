@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kanpde.models.backbone import grid_size_of, kan_backbone
 from kanpde.models.compiled import CompiledModel
 from kanpde.models.kan_layer import KANLayer
 from kanpde.native import native_status
@@ -41,6 +42,7 @@ from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.gauss_newton import GaussNewton
 from kanpde.train.least_squares import LeastSquaresStep
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
+from kanpde.train.sparsity import sparsity_penalty
 from kanpde.train.weighting import LossBalancer
 
 log = logging.getLogger("kanpde.train")
@@ -62,15 +64,6 @@ class TrainResult:
     wall_time_s: float
     train_time_s: float
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def grid_size_of(model: torch.nn.Module) -> int | None:
-    """The KAN grid size of ``model`` (or of the network it wraps); None for other models."""
-    for m in (model, getattr(model, "net", None)):
-        g = getattr(m, "grid_size", None)
-        if isinstance(g, int):
-            return g
-    return None
 
 
 def _has_grid(model: torch.nn.Module) -> bool:
@@ -169,8 +162,6 @@ class Trainer:
         )
         self.comm.broadcast_module(self.model)  # replicas start equal
         if config.sparsity.active:
-            from kanpde.explain.activations import kan_backbone
-
             try:
                 kan_backbone(self.model)
             except ValueError as exc:
@@ -205,8 +196,6 @@ class Trainer:
         total = sum(w[t] * v for t, v in terms.items())
         sp = self.cfg.sparsity
         if sp.active:
-            from kanpde.explain.regularization import sparsity_penalty
-
             total = total + sparsity_penalty(self.model, points["residual"], sp.l1, sp.entropy)
         return total, terms, pointwise
 

@@ -42,6 +42,7 @@ import torch
 from torch import Tensor
 
 from kanpde.train.config import CausalConfig, RBAConfig, WeightingConfig
+from kanpde.train.distributed import Comm
 
 NEGLIGIBLE = 1e-8  # gradient norms below this fraction of the total are rounding noise
 
@@ -59,7 +60,6 @@ class LossBalancer:
         time_range: tuple[float, float] | None,
         comm=None,
     ) -> None:
-        from kanpde.train.distributed import Comm
 
         self.comm = comm if comm is not None else Comm()
         self.base = dict(base_weights)

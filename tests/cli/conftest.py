@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from kanpde.cli import conf_dir
+from kanpde.app import conf_dir
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from kanpde.cli import build
+from kanpde.app import build
 from kanpde.train.config import ConfigError
 
 _spec = importlib.util.spec_from_file_location(

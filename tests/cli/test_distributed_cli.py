@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kanpde.cli import solve
+from kanpde.app import solve
 from kanpde.io import read_run
 from kanpde.train import load_checkpoint
 
@@ -76,7 +76,7 @@ def reference(tmp_path_factory):
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from kanpde.cli import conf_dir
+    from kanpde.app import conf_dir
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kanpde.cli import solve
+from kanpde.app import solve
 from kanpde.io import read_run
 from kanpde.train import load_checkpoint
 
@@ -70,7 +70,7 @@ def reference(request, tmp_path_factory):
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from kanpde.cli import conf_dir
+    from kanpde.app import conf_dir
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from kanpde.cli import solve
+from kanpde.app import solve
 from kanpde.io import read_run
 
 # Small references keep the end-to-end runs fast (the benchmark settings are the defaults).

@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from kanpde.cli import conf_dir, solve
+from kanpde.app import conf_dir, solve
 
 
 def make_run(run_dir, overrides):

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kanpde.explain import edge_activations, kan_backbone, model_activations, network_activations
 from kanpde.models import KAN, Jet, ScaledModel
+from kanpde.models.backbone import kan_backbone
+from kanpde.models.edge_activations import (
+    edge_activations,
+    model_activations,
+    network_activations,
+)
 
 
 def _kan(widths=(3, 4, 2), seed=0, **kw):

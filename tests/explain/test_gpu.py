@@ -9,17 +9,17 @@ from kanpde.explain import (
     EdgeFit,
     SymbolicKAN,
     finetune,
-    model_activations,
     prune_model,
-    sparsity_penalty,
 )
 from kanpde.models import KAN, ScaledModel
+from kanpde.models.edge_activations import model_activations
+from kanpde.train.sparsity import sparsity_penalty
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_explain_on_cuda():
-    from problems.poisson import Poisson
+    from kanpde.problems.poisson import Poisson
 
     dev = torch.device("cuda")
     model = ScaledModel(KAN([2, 2, 1], seed=0, dtype=torch.float64, device=dev), [-1, -1], [1, 1])

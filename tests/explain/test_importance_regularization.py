@@ -9,19 +9,17 @@ import pytest
 import torch
 
 from kanpde.explain import (
-    LayerActivations,
     apply_masks,
     edge_scores,
-    layer_entropy,
     live_counts,
     node_scores,
     prune_masks,
-    sparsity_penalty,
 )
-from kanpde.explain.activations import network_activations
 from kanpde.models import KAN, ScaledModel
+from kanpde.models.edge_activations import LayerActivations, network_activations
 from kanpde.train import TrainConfig
 from kanpde.train.config import ConfigError
+from kanpde.train.sparsity import layer_entropy, sparsity_penalty
 
 
 def _acts():
@@ -109,9 +107,10 @@ def test_sparsity_config_is_validated():
 
 
 def test_trainer_adds_the_penalty():
+    from kanpde.problems.poisson import Poisson
+
     from kanpde.pde import make_sampler
     from kanpde.train import Trainer
-    from problems.poisson import Poisson
 
     problem = Poisson(variant="sinsin")
     losses = {}

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
+from kanpde.core.jet import Jet
 from kanpde.models import KAN, MLP, SIREN
 from kanpde.models.compiled import CompiledModel
-from kanpde.models.jet import Jet
 
 F64 = torch.float64
 
@@ -91,10 +91,11 @@ def test_compiled_model_keeps_the_models_parameters_and_interface():
 
 
 def _train(monkeypatch, compile_backend: str | None, steps: int = 6) -> dict[str, np.ndarray]:
+    from kanpde.problems.poisson import Poisson
+
     from kanpde.pde import make_sampler
     from kanpde.train import TrainConfig, Trainer
     from kanpde.train import trainer as trainer_module
-    from problems.poisson import Poisson
 
     cfg = TrainConfig.from_dict({
         "phases": [{"optimizer": "adam", "steps": steps, "lr": 1e-2}],
@@ -137,10 +138,11 @@ def test_inductor_compiled_training_gives_the_eager_history(monkeypatch):
 
 
 def test_train_compile_warns_when_it_replaces_the_native_kan_pass(caplog):
+    from kanpde.problems.poisson import Poisson
+
     from kanpde.native import load_library
     from kanpde.pde import make_sampler
     from kanpde.train import TrainConfig, Trainer
-    from problems.poisson import Poisson
 
     if load_library() is None:
         pytest.skip("native kernels unavailable: nothing is replaced")

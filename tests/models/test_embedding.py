@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kanpde.core.jet import Jet
 from kanpde.models import (
     KAN,
     MLP,
@@ -15,7 +16,6 @@ from kanpde.models import (
     PeriodicEmbedding,
     ScaledModel,
 )
-from kanpde.models.jet import Jet
 
 
 def _backbone(family: str, dim_in: int):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kanpde.core.jet import Jet
 from kanpde.models import KAN
 from kanpde.models.activations import ACTIVATIONS
 from kanpde.models.fused_jet import fused_available, fused_kan_jet
-from kanpde.models.jet import Jet
 from kanpde.native import library, load_library, native_status
 
 F64 = torch.float64

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kanpde.problems.allen_cahn import AllenCahn
+from kanpde.problems.poisson import Poisson
 
 from kanpde.models import KAN, MLP, ScaledModel
 from kanpde.pde import HardConstraint, make_derivatives
-from problems.allen_cahn import AllenCahn
-from problems.poisson import Poisson
 
 PROBLEMS = {"poisson": Poisson, "allen_cahn_dirichlet": lambda: AllenCahn(variant="dirichlet")}
 

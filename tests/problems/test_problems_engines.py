@@ -2,8 +2,7 @@
 
 import pytest
 import torch
-
-from problems import AllenCahn, Darcy, Heat, Poisson
+from kanpde.problems import AllenCahn, Darcy, Heat, Poisson
 
 ALL = [
     (Poisson, "kan_paper"),

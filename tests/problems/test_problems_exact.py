@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from kanpde.problems import Darcy, Heat, Poisson
 
 from kanpde.pde import ExactSolution, HardConstraint
-from problems import Darcy, Heat, Poisson
 
 CLOSED_FORM = [
     (Poisson, "kan_paper"),

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from kanpde.problems import PROBLEMS
 
 from kanpde.models import KAN, MLP, ScaledModel
-from problems import PROBLEMS
 
 CASES = [(name, v) for name, cls in PROBLEMS.items() for v in cls.variants]
 

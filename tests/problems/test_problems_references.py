@@ -1,14 +1,14 @@
 """Reference solutions of the problems without a closed form: grids, data, PDE consistency,
 disk cache. Small resolutions keep these fast; the full Allen-Cahn reference is `slow`."""
 
+import kanpde.problems.allen_cahn as ac_module
+import kanpde.problems.darcy as darcy_module
 import numpy as np
 import pytest
 import torch
+from kanpde.problems import AllenCahn, Darcy
 
-import problems.allen_cahn as ac_module
-import problems.darcy as darcy_module
 from kanpde.pde.reference import cache_dir
-from problems import AllenCahn, Darcy
 
 
 class GridDerivatives:

@@ -1,8 +1,7 @@
 """Invalid settings fail at construction with a message naming the setting."""
 
 import pytest
-
-from problems import AllenCahn, Darcy, Heat, Poisson
+from kanpde.problems import AllenCahn, Darcy, Heat, Poisson
 
 
 @pytest.mark.parametrize(

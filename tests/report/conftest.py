@@ -81,9 +81,18 @@ def write_synthetic_run(
     n_interior: int = 10000,
     sampler: str = "sobol",
     train_extra: dict[str, Any] | None = None,
+    n_params_final: int | None = None,
 ) -> Path:
-    """A complete run.h5 with the given metrics on a small 2-D evaluation grid."""
+    """A complete run.h5 with the given metrics on a small 2-D evaluation grid.
+
+    ``n_params_final`` (the count after training, as a solve records it) defaults to the
+    cubic KAN's ``edges x (G + 5)`` at the final grid when ``n_params`` is that count at the
+    first grid, else to ``n_params``."""
     widths = widths or [2, 10, 1]
+    if n_params_final is None:
+        edges = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
+        kan_count = model == "KAN" and n_params == edges * (grid_size + 5)
+        n_params_final = edges * ((final_grid or grid_size) + 5) if kan_count else n_params
     x = np.linspace(-1.0, 1.0, 9)
     y = np.linspace(-1.0, 1.0, 7)
     coords = np.stack(np.meshgrid(x, y, indexing="ij"), -1).reshape(-1, 2)
@@ -126,6 +135,7 @@ def write_synthetic_run(
             "dtype": "float64",
             "seed": seed,
             "n_params": n_params,
+            "n_params_final": n_params_final,
             "wall_time_s": wall,
             "train_time_s": 0.9 * wall,
             "steps": steps,
@@ -159,7 +169,7 @@ def compose():
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from kanpde.cli import conf_dir
+    from kanpde.app import conf_dir
 
     def _compose(overrides: list[str], hydra: bool = False) -> dict:
         GlobalHydra.instance().clear()

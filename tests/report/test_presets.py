@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kanpde.cli import build
+from kanpde.app import build
 from kanpde.models import count_parameters
 from kanpde.report_sweeps import expand_sweep
 

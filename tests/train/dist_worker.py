@@ -19,7 +19,7 @@ import torch
 
 
 def train_case(cfg: dict, comm) -> dict[str, np.ndarray]:
-    from kanpde.cli import build
+    from kanpde.app import build
     from kanpde.train import Trainer
 
     problem, model, sampler, train_cfg, device, dtype = build(cfg)

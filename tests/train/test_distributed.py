@@ -85,7 +85,7 @@ def configs(tmp_path_factory):
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from kanpde.cli import conf_dir
+    from kanpde.app import conf_dir
 
     out = {}
     for name, overrides in CASES.items():

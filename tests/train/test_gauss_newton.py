@@ -8,6 +8,9 @@ import logging
 import numpy as np
 import pytest
 import torch
+from kanpde.problems.allen_cahn import AllenCahn
+from kanpde.problems.heat import Heat
+from kanpde.problems.poisson import Poisson
 from torch import nn
 
 from kanpde.models import KAN, MLP, Jet, ScaledModel
@@ -17,9 +20,6 @@ from kanpde.train.config import CausalConfig, ConfigError, RBAConfig, TrainConfi
 from kanpde.train.gauss_newton import GaussNewton, conjugate_gradient
 from kanpde.train.linearize import linearize
 from kanpde.train.weighting import LossBalancer
-from problems.allen_cahn import AllenCahn
-from problems.heat import Heat
-from problems.poisson import Poisson
 
 F64 = torch.float64
 
@@ -263,7 +263,7 @@ def test_scale_of_a_jet_is_recorded_nowhere():
 def test_trainer_phase_with_wrappers_and_point_weights(case):
     """Gauss-Newton through an exact output transform, a periodic embedding, and RBA with
     causal weights (row factors of the residual vector): each run learns."""
-    from kanpde.cli import assemble_model
+    from kanpde.app import assemble_model
 
     extra: dict = {}
     if case == "hard_constraint":

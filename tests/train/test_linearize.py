@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kanpde.problems.allen_cahn import AllenCahn
+from kanpde.problems.darcy import Darcy
+from kanpde.problems.heat import Heat
+from kanpde.problems.poisson import Poisson
 
-from kanpde.cli import assemble_model
+from kanpde.app import assemble_model
 from kanpde.train.config import CausalConfig, RBAConfig, WeightingConfig
 from kanpde.train.linearize import TapeUnsupported, linearize
 from kanpde.train.weighting import LossBalancer
-from problems.allen_cahn import AllenCahn
-from problems.darcy import Darcy
-from problems.heat import Heat
-from problems.poisson import Poisson
 
 F64 = torch.float64
 

@@ -21,13 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from kanpde.core.paths import cache_dir
+
 _PARAMS_KEY = "__params__"
-
-
-def cache_dir() -> Path:
-    """``$KANPDE_CACHE`` or ``~/.cache/kanpde`` (not created here)."""
-    env = os.environ.get("KANPDE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "kanpde"
 
 
 def cache_key(name: str, params: Mapping[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Sparsity regularization of the KAN paper (section 2.5.1): L1 and entropy of the edges.
 
 For layer ``l`` with edge magnitudes ``|phi^l_ij|_1 = mean_n |phi^l[n, i, j]|`` over the
-points ``n`` (see :mod:`kanpde.explain.importance`):
+points ``n`` (:mod:`kanpde.models.edge_activations`):
 
     |Phi^l|_1 = sum_ij |phi^l_ij|_1
     S(Phi^l)  = - sum_ij p_ij log p_ij,     p_ij = |phi^l_ij|_1 / |Phi^l|_1
@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from kanpde.explain.activations import kan_backbone, network_activations
+from kanpde.models.backbone import kan_backbone
+from kanpde.models.edge_activations import network_activations
 
 
 def layer_l1(phi: Tensor) -> Tensor:

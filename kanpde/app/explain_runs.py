@@ -1,7 +1,7 @@
 """A finished run rebuilt from its ``run.h5``: problem, trained model, training points.
 
 :func:`load_run` reads the stored config and model state and rebuilds problem, model and
-sampler through :func:`kanpde.cli.build` (the same code path as training);
+sampler through :func:`kanpde.app.build` (the same code path as training);
 :func:`training_points` redraws the run's collocation points (its sampler and seed);
 :func:`accuracy` scores a model on given test points.
 """
@@ -18,7 +18,9 @@ import numpy as np
 import torch
 import yaml
 
-from kanpde.explain.activations import kan_backbone
+from kanpde.app.assemble import build, resolve_device
+from kanpde.io import load_state_dict_tensors, read_run
+from kanpde.models.backbone import kan_backbone
 
 
 @dataclass
@@ -42,8 +44,6 @@ def load_run(run_dir: str | os.PathLike[str], device: str | None = None) -> Load
 
     Raises FileNotFoundError (no run.h5), ValueError (not a KAN run, bad config).
     """
-    from kanpde.cli import build, resolve_device
-    from kanpde.io import load_state_dict_tensors, read_run
 
     run_dir = Path(run_dir)
     path = run_dir / "run.h5"

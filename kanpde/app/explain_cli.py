@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from kanpde.app.explain_pipeline import ExplainOptions, explain_run
+from kanpde.core.errors import ConfigError
 from kanpde.explain.library import LIBRARY
 
 
@@ -52,8 +54,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 bad input)."""
-    from kanpde.explain.pipeline import ExplainOptions, explain_run
-    from kanpde.train.config import ConfigError
 
     args = _parser().parse_args(argv)
     if not args.run_dir.is_dir():

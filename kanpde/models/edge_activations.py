@@ -6,9 +6,9 @@ For layer ``l`` with inputs ``h^l`` ``(N, d_l)`` the edge activations are
 
 and the layer output is their sum over inputs, ``h^{l+1}_nj = sum_i phi^l[n, i, j]``.
 
-:func:`kan_backbone` finds the KAN inside a physical model (``ScaledModel``, ``Embedded``,
-``HardConstraint`` wrappers) and maps physical points to the KAN's own inputs (scaled to
-``[-1, 1]``, embedded), so activations are taken over the points a model actually sees.
+:func:`~kanpde.models.backbone.kan_backbone` finds the KAN inside a physical model and maps
+physical points to the KAN's own inputs, so activations are taken over the points a model
+actually sees (:func:`model_activations`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from kanpde.models.backbone import kan_backbone
 from kanpde.models.kan import KAN
 from kanpde.models.kan_layer import KANLayer
 
@@ -31,34 +32,6 @@ def edge_activations(layer: KANLayer, x: Tensor) -> Tensor:
     basis = layer.basis(x)  # (N, in, n)
     phi = torch.einsum("nim,imo->nio", basis, layer.spline_weight())
     return phi + layer.activation(x).unsqueeze(-1) * layer.masked_base_weight().unsqueeze(0)
-
-
-def kan_backbone(model: nn.Module, x: Tensor | None = None) -> tuple[KAN, Tensor | None]:
-    """The KAN inside ``model`` and ``x`` ``(N, dim_in)`` mapped to that KAN's inputs.
-
-    Unwraps ``ScaledModel`` (applies its scaling), ``Embedded`` (applies its embedding) and
-    ``HardConstraint`` (same inputs); raises ValueError when no KAN is found.
-    """
-    from kanpde.models import Embedded, ScaledModel
-
-    net = model
-    for _ in range(16):
-        if isinstance(net, KAN):
-            return net, x
-        if isinstance(net, ScaledModel):
-            x = None if x is None else net.scaling(x)
-            net = net.net
-        elif isinstance(net, Embedded):
-            x = None if x is None else net.embedding(x)
-            net = net.net
-        elif isinstance(getattr(net, "model", None), nn.Module):
-            net = net.model
-        else:
-            break
-    raise ValueError(
-        f"model={type(model).__name__} has no KAN backbone; interpretability needs a KAN "
-        "(model=kan)"
-    )
 
 
 @dataclass

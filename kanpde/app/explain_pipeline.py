@@ -33,12 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kanpde.explain.activations import (
-    LayerActivations,
-    edge_activations,
-    kan_backbone,
-    model_activations,
-)
+from kanpde.app.explain_runs import LoadedRun, accuracy, load_run, training_points
 from kanpde.explain.figures import LayerPlotData, layer_figure, network_figure, save_figure
 from kanpde.explain.finetune import finetune
 from kanpde.explain.fit import EdgeFit, fit_edge, fit_function, rank_fits
@@ -46,8 +41,11 @@ from kanpde.explain.formula import Formula, tidy
 from kanpde.explain.importance import edge_scores, node_scores
 from kanpde.explain.library import get_functions
 from kanpde.explain.pruning import apply_masks, current_masks, live_counts, prune_masks
-from kanpde.explain.runs import LoadedRun, accuracy, load_run, training_points
 from kanpde.explain.symbolic import Edge, SymbolicKAN, split_model
+from kanpde.io import add_group
+from kanpde.models.backbone import kan_backbone
+from kanpde.models.edge_activations import LayerActivations, edge_activations, model_activations
+from kanpde.train import TrainConfig, Trainer
 
 EXACT_TOL = 1e-6  # max_abs below which a formula is called equivalent to the reference
 
@@ -115,7 +113,6 @@ def parse_lock(spec: str) -> str | dict[Edge, str | None]:
 
 
 def _retrain(run: LoadedRun, model: torch.nn.Module, steps: int) -> dict[str, float]:
-    from kanpde.train import TrainConfig, Trainer
 
     raw = dict(run.cfg.get("train") or {})
     raw.update({
@@ -209,7 +206,6 @@ def _choose_locks(acts, masks, ranked, spec) -> dict[Edge, EdgeFit]:
 def explain_run(run_dir: str | os.PathLike[str], options: ExplainOptions | None = None,
             log=print) -> dict[str, Any]:
     """Run the whole explanation (see the module docstring); return the report dict."""
-    from kanpde.io import add_group
 
     options = options or ExplainOptions()
     options.validate()

@@ -1,0 +1,193 @@
+"""From a plain config (``conf/solve.yaml`` composed, as a dict) to the objects of a solve.
+
+    problem = instantiate(cfg.problem)                 # a kanpde.pde.Problem
+    model   = T(x, net(E(S(x))))                       # backbone, embeddings, scaling, constraint
+    sampler = instantiate(cfg.sampler)
+    train   = TrainConfig.from_dict(cfg.train)         # validated
+
+Nodes with a ``_target_`` are built by Hydra's ``instantiate`` after their keys are checked
+against the target's signature, so a bad key or value is a :class:`ConfigError` naming it
+(``model.grid_size: ...``). A ``_target_`` without a dot names a registered problem
+(:mod:`kanpde.pde.registry`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import get_object, instantiate
+
+from kanpde.core.errors import ConfigError
+from kanpde.models import Embedded, FourierEmbedding, PeriodicEmbedding, ScaledModel
+from kanpde.pde import HardConstraint, Periodic
+from kanpde.pde.registry import problem_class
+from kanpde.train import distributed
+from kanpde.train.config import TrainConfig
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+ENGINES = ("auto", "jets", "autograd")
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` fails clearly without a GPU."""
+    if not isinstance(name, str) or not (name in DEVICES or name.startswith("cuda:")):
+        raise ConfigError(f"device: got {name!r}; allowed values: auto, cpu, cuda, cuda:<n>")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} requested but CUDA is not available; use auto or cpu")
+    return torch.device(name)
+
+
+def rank_device(device: torch.device, comm: distributed.Comm) -> torch.device:
+    """In a data-parallel run each process takes its own GPU: ``cuda`` -> ``cuda:<local
+    rank>``; an explicit ``cuda:<n>`` or the CPU is kept."""
+    if comm.distributed and device.type == "cuda" and device.index is None:
+        return torch.device("cuda", comm.local_rank % torch.cuda.device_count())
+    return device
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise ConfigError(f"dtype: got {name!r}; allowed values: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def check_top_level(cfg: dict[str, Any]) -> None:
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
+    if cfg.get("derivatives") not in ENGINES:
+        raise ConfigError(
+            f"derivatives: got {cfg.get('derivatives')!r}; allowed values: {', '.join(ENGINES)}"
+        )
+
+
+def _locate(target: str, key: str):
+    """The callable ``target`` names: a dotted path, or (no dot) a registered problem."""
+    try:
+        if "." not in target:
+            return problem_class(target)
+        return get_object(target)
+    except Exception as exc:
+        raise ConfigError(f"{key}._target_: cannot import {target!r} ({exc})") from exc
+
+
+def construct(node: dict[str, Any], key: str, **extra: Any) -> Any:
+    """Call ``node['_target_']`` with the node's other keys (and ``extra``).
+
+    Unknown keys and rejected values become :class:`ConfigError` naming ``key.<name>``.
+    """
+    node = dict(node)
+    target = node.pop("_target_", None)
+    if not target or target == "???":
+        raise ConfigError(
+            f"{key}._target_: not set; give the class to build, e.g. "
+            f"{key}._target_=my_module.MyClass"
+        )
+    fn = _locate(target, key)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        allowed = [n for n in params if n not in extra and n != "self"]
+        for name in node:
+            if name not in params:
+                raise ConfigError(
+                    f"{key}.{name}: unknown setting for {target}; allowed: {', '.join(allowed)}"
+                )
+    kwargs = {**node, **{k: v for k, v in extra.items() if k in params or not params}}
+    try:
+        return instantiate({"_target_": fn, **kwargs}, _convert_="all")
+    except InstantiationException as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, ValueError | TypeError) else exc
+        raise ConfigError(f"{key}: {cause}") from exc
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+
+
+def periodic_axes(problem) -> list[int]:
+    """Indices of the coordinates on which the problem has a periodic condition."""
+    names = list(problem.names)
+    return sorted({names.index(c.axis) for c in problem.conditions if isinstance(c, Periodic)})
+
+
+def assemble_model(cfg: dict[str, Any], problem):
+    """Backbone, input embeddings, scaling to [-1, 1] and the optional hard constraint:
+
+        u(x) = T(x, net(E(S(x))))   (T: output transform, E: embeddings, S: scaling)
+
+    ``model.widths`` is given in the problem's dimensions; an embedding widens the
+    backbone's first layer to its own output width.
+    """
+    emb_cfg = dict(cfg.get("embedding") or {})
+    allowed = {"periodic", "fourier_features", "fourier_sigma"}
+    for key in emb_cfg:
+        if key not in allowed:
+            raise ConfigError(f"embedding.{key}: unknown key; allowed keys: {sorted(allowed)}")
+    embeddings = []
+    dim = problem.dim_in
+    if emb_cfg.get("periodic", False):
+        axes = periodic_axes(problem)
+        if not axes:
+            raise ConfigError(
+                f"embedding.periodic: {type(problem).__name__} has no periodic coordinate"
+            )
+        embeddings.append(PeriodicEmbedding(dim, axes))
+        dim = embeddings[-1].dim_out
+    n_ff = emb_cfg.get("fourier_features", 0)
+    if isinstance(n_ff, bool) or not isinstance(n_ff, int) or n_ff < 0:
+        raise ConfigError(f"embedding.fourier_features: expected an integer >= 0, got {n_ff!r}")
+    if n_ff:
+        try:
+            embeddings.append(FourierEmbedding(dim, n_ff, emb_cfg.get("fourier_sigma", 1.0),
+                                               seed=cfg["seed"] + 7919))
+        except ValueError as exc:
+            raise ConfigError(f"embedding: {exc}") from exc
+        dim = embeddings[-1].dim_out
+    widths = list(cfg["model"].get("widths") or [])
+    extra: dict[str, Any] = {"seed": cfg["seed"]}
+    if embeddings and widths:
+        extra["widths"] = [dim, *widths[1:]]
+    net = construct(cfg["model"], "model", **extra)
+    for emb in reversed(embeddings):
+        net = Embedded(emb, net)
+    model = ScaledModel(net, problem.domain.lo, problem.domain.hi)
+    if cfg.get("hard_constraint", False):
+        if not problem.has_output_transform:
+            raise ConfigError(
+                f"hard_constraint: {type(problem).__name__} (variant "
+                f"{getattr(problem, 'variant', '-')}) supplies no output transform"
+            )
+        model = HardConstraint(model, problem)
+    return model
+
+
+def build(cfg: dict[str, Any]):
+    """Problem, physical model, sampler, train config, device and dtype from a plain config."""
+    check_top_level(cfg)
+    device = rank_device(resolve_device(cfg["device"]), distributed.current())
+    dtype = resolve_dtype(cfg["dtype"])
+    train_cfg = TrainConfig.from_dict(cfg["train"])
+    problem = construct(cfg["problem"], "problem")
+    widths = list(cfg["model"].get("widths") or [])
+    if widths and (widths[0] != problem.dim_in or widths[-1] != problem.dim_out):
+        raise ConfigError(
+            f"model.widths: {widths} must start with the problem's input dimension "
+            f"{problem.dim_in} ({', '.join(problem.names)}) and end with its output dimension "
+            f"{problem.dim_out}"
+        )
+    model = assemble_model(cfg, problem)
+    if cfg.get("hard_constraint", False):
+        for term in problem.constrained_terms:  # satisfied exactly: no loss needed
+            train_cfg.loss_weights.setdefault(term, 0.0)
+    if (cfg.get("embedding") or {}).get("periodic", False):
+        for c in problem.conditions:  # exact through the embedding
+            if isinstance(c, Periodic):
+                train_cfg.loss_weights.setdefault(c.name, 0.0)
+    sampler = construct(cfg["sampler"], "sampler")
+    return problem, model, sampler, train_cfg, device, dtype

@@ -1,0 +1,105 @@
+"""One solve: build from the config, train, write ``run.h5`` (atomically) and the figures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kanpde.app.assemble import build
+from kanpde.core.version import __version__
+from kanpde.io import write_run
+from kanpde.models import count_parameters
+from kanpde.models.backbone import backbone, grid_size_of
+from kanpde.plots import figures
+from kanpde.train import Trainer, distributed
+from kanpde.train.edges import edge_functions
+
+log = logging.getLogger("kanpde")
+
+
+def model_description(node: dict[str, Any]) -> dict[str, Any]:
+    """The model's config keys (JSON-able) for the run record."""
+    return {k: v for k, v in node.items() if isinstance(v, int | float | str | list | bool)}
+
+
+def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
+    """Train, write ``run_dir/run.h5`` and the figures; return the run status."""
+    problem, model, sampler, train_cfg, device, dtype = build(cfg)
+    comm = distributed.current()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    n_params = count_parameters(model)
+    if comm.distributed:
+        log.info("data-parallel: %d processes, %s shards of the collocation points",
+                 comm.world_size, train_cfg.shards or comm.world_size)
+    log.info(
+        "%s | %s %s (%d parameters) | %s %s | derivatives=%s | %s",
+        type(problem).__name__, type(backbone(model)).__name__, cfg["model"].get("widths"),
+        n_params,
+        device, cfg["dtype"], cfg["derivatives"], run_dir,
+    )
+    trainer = Trainer(
+        problem, model, sampler, train_cfg, seed=cfg["seed"], engine=cfg["derivatives"],
+        device=device, dtype=dtype, run_dir=run_dir,
+    )
+    t0 = time.perf_counter()
+    result = trainer.fit()
+    if not comm.is_main:  # rank 0 writes the run
+        return result.status
+    coords = result.test.coords
+    extra = {}
+    edges = edge_functions(model, train_cfg.edge_samples)
+    if edges is not None:
+        extra["edges"] = edges
+    path = write_run(
+        run_dir / "run.h5",
+        config_yaml=config_yaml,
+        attrs={
+            "kanpde_version": __version__,
+            "device": str(device),
+            "dtype": cfg["dtype"],
+            "seed": cfg["seed"],
+            "n_params": n_params,
+            "n_params_final": count_parameters(model),
+            "wall_time_s": time.perf_counter() - t0,
+            "train_time_s": result.train_time_s,
+            "steps": result.steps,
+            "status": result.status,
+            "message": result.message,
+            "problem": type(problem).__name__,
+            "variant": str(getattr(problem, "variant", "")),
+            "model": type(backbone(model)).__name__,
+            "embedding": json.dumps(cfg.get("embedding") or {}),
+            "hard_constraint": bool(cfg.get("hard_constraint", False)),
+            "grid_size": grid_size_of(model) or 0,
+            "derivatives": cfg["derivatives"],
+            "world_size": comm.world_size,
+            "n_shards": trainer.n_shards,
+        },
+        history=result.history,
+        final=result.final,
+        eval_fields={
+            "coords": coords,
+            "u_pred": result.u_pred,
+            "u_ref": result.test.u_ref,
+        },
+        eval_axes=problem.test_axes(),
+        coord_names=list(problem.names),
+        model_state=model.state_dict(),
+        model_info={"class": type(backbone(model)).__name__,
+                    **model_description(cfg["model"])},
+        extra=extra,
+    )
+    if cfg.get("figures", True):
+        try:
+            figures(path)
+        except Exception as exc:  # a figure must never cost the result
+            log.warning("figures failed: %s", exc)
+    summary = "  ".join(f"{k}={v:.3e}" for k, v in result.final.items())
+    log.info("%s after %d steps in %.1f s: %s -> %s", result.status, result.steps,
+             result.wall_time_s, summary, path)
+    if result.status != "completed":
+        log.error(result.message)
+    return result.status
