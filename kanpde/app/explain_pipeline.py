@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from kanpde.app.explain_runs import LoadedRun, accuracy, load_run, training_points
-from kanpde.explain.figures import LayerPlotData, layer_figure, network_figure, save_figure
+from kanpde.explain.figures import LayerPlotData, layer_figure, network_figure
 from kanpde.explain.finetune import finetune
 from kanpde.explain.fit import EdgeFit, fit_edge, fit_function, rank_fits
 from kanpde.explain.formula import Formula, tidy
@@ -42,9 +42,10 @@ from kanpde.explain.importance import edge_scores, node_scores
 from kanpde.explain.library import get_functions
 from kanpde.explain.pruning import apply_masks, current_masks, live_counts, prune_masks
 from kanpde.explain.symbolic import Edge, SymbolicKAN, split_model
-from kanpde.io import add_group
+from kanpde.figures.style import save_figure
 from kanpde.models.backbone import kan_backbone
 from kanpde.models.edge_activations import LayerActivations, edge_activations, model_activations
+from kanpde.results import add_group
 from kanpde.train import TrainConfig, Trainer
 
 EXACT_TOL = 1e-6  # max_abs below which a formula is called equivalent to the reference

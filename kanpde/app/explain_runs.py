@@ -19,8 +19,9 @@ import torch
 import yaml
 
 from kanpde.app.assemble import build, resolve_device
-from kanpde.io import load_state_dict_tensors, read_run
 from kanpde.models.backbone import kan_backbone
+from kanpde.results import read_run
+from kanpde.results.tensors import load_state_dict_tensors
 
 
 @dataclass

@@ -10,10 +10,10 @@ from typing import Any
 
 from kanpde.app.assemble import build
 from kanpde.core.version import __version__
-from kanpde.io import write_run
+from kanpde.figures import figures
 from kanpde.models import count_parameters
 from kanpde.models.backbone import backbone, grid_size_of
-from kanpde.plots import figures
+from kanpde.results import write_run
 from kanpde.train import Trainer, distributed
 from kanpde.train.edges import edge_functions
 

@@ -24,6 +24,13 @@ import time
 import torch
 import torch.multiprocessing as mp
 
+from kanpde.models import KAN, ScaledModel
+from kanpde.problems.poisson import Poisson
+from kanpde.train import TrainConfig, Trainer, distributed
+from kanpde.train.collocation import Collocation
+from kanpde.train.distributed import local_shards
+from kanpde.train.optim import make_optimizer
+
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -35,12 +42,6 @@ def _free_port() -> int:
 
 def _step_times(comm, args) -> list[float]:
     """Per-step wall times (s) on this rank, ``args.steps`` after ``args.warmup``."""
-    from kanpde.models import KAN, ScaledModel
-    from kanpde.problems.poisson import Poisson
-    from kanpde.train import TrainConfig, Trainer
-    from kanpde.train.collocation import Collocation
-    from kanpde.train.distributed import local_shards
-    from kanpde.train.optim import make_optimizer
 
     dtype = DTYPES[args.dtype]
     problem = Poisson(variant="sinsin")
@@ -69,7 +70,6 @@ def _step_times(comm, args) -> list[float]:
 
 
 def _rank(rank: int, world: int, port: int, threads: int, args, queue) -> None:
-    from kanpde.train import distributed
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))

@@ -31,6 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from kanpde.models import KAN, MLP, Embedded, PeriodicEmbedding, ScaledModel, count_parameters
+from kanpde.pde import Periodic, make_sampler
+from kanpde.problems.allen_cahn import AllenCahn
+from kanpde.problems.darcy import Darcy
+from kanpde.problems.heat import Heat
+from kanpde.problems.poisson import Poisson
+from kanpde.train import TrainConfig, Trainer
+
 
 @dataclass(frozen=True)
 class Case:
@@ -54,10 +62,6 @@ CASES = {
 
 
 def make_problem(name: str):
-    from kanpde.problems.allen_cahn import AllenCahn
-    from kanpde.problems.darcy import Darcy
-    from kanpde.problems.heat import Heat
-    from kanpde.problems.poisson import Poisson
 
     return {"poisson": Poisson, "darcy": Darcy, "heat": Heat, "allen_cahn": AllenCahn}[name]()
 
@@ -65,8 +69,6 @@ def make_problem(name: str):
 def make_model(problem, case: Case, family: str, seed: int = 0):
     """The physical model: scaling to [-1, 1], the periodic embedding where the case has
     one, the KAN (quintic, G = 5) or the matched tanh MLP."""
-    from kanpde.models import KAN, MLP, Embedded, PeriodicEmbedding, ScaledModel
-    from kanpde.pde import Periodic
 
     dim = problem.dim_in
     emb = None
@@ -113,9 +115,6 @@ def time_to(history: dict[str, np.ndarray], target: float) -> float:
 
 
 def run(problem_name: str, family: str, optimizer: str, quick: bool = False) -> dict:
-    from kanpde.models import count_parameters
-    from kanpde.pde import Periodic, make_sampler
-    from kanpde.train import TrainConfig, Trainer
 
     case = CASES[problem_name]
     problem = make_problem(problem_name)

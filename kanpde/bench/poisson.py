@@ -22,6 +22,12 @@ import time
 import numpy as np
 import torch
 
+from kanpde.models import KAN, MLP, SIREN, ScaledModel, count_parameters, match_width
+from kanpde.pde import make_sampler
+from kanpde.pde.derivatives import ENGINES
+from kanpde.problems.poisson import Poisson
+from kanpde.train import TrainConfig, Trainer
+
 KAN_WIDTHS = [2, 10, 1]
 
 
@@ -41,7 +47,6 @@ def _train_config(quick: bool, compile_: bool = False) -> dict:
 
 def build_model(name: str, target_params: int, seed: int):
     """The backbone by family name; baselines sized to ``target_params``."""
-    from kanpde.models import KAN, MLP, SIREN, match_width
 
     if name == "kan":
         return KAN(widths=KAN_WIDTHS, grid_size=5, spline_order=3, seed=seed)
@@ -52,7 +57,6 @@ def build_model(name: str, target_params: int, seed: int):
 
 def kan_final_params() -> int:
     """Parameter count of the KAN after its last grid extension (G = 20)."""
-    from kanpde.models import KAN, count_parameters
 
     return count_parameters(KAN(widths=KAN_WIDTHS, grid_size=20, spline_order=3, seed=0))
 
@@ -65,11 +69,6 @@ def time_to_target(history: dict[str, np.ndarray], target: float) -> float:
 
 def run_one(name: str, engine: str, quick: bool, seed: int, dtype: torch.dtype,
             target: float) -> dict:
-    from kanpde.models import ScaledModel, count_parameters
-    from kanpde.pde import make_sampler
-    from kanpde.pde.derivatives import ENGINES
-    from kanpde.problems.poisson import Poisson
-    from kanpde.train import TrainConfig, Trainer
 
     base_engine, _, suffix = engine.partition("+")
     if suffix not in ("", "compile") or base_engine not in ENGINES:

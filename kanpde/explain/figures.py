@@ -16,15 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from kanpde.explain.fit import EdgeFit
+from kanpde.figures.style import new_figure
 
-_DPI = 110
 _MAX_PANELS = 12  # rows / columns of a layer figure
 _MAX_INSETS = 60  # per layer of the network diagram
 
@@ -42,11 +40,6 @@ class LayerPlotData:
     fits: Mapping[tuple[int, int], EdgeFit] = field(default_factory=dict)
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
 
 def _alpha(score: float) -> float:
     return float(np.clip(0.15 + 0.85 * score, 0.15, 1.0))
@@ -57,7 +50,7 @@ def layer_figure(data: LayerPlotData, layer: int, input_names: Sequence[str] | N
     """Edge functions of one layer (see the module docstring)."""
     n_in = min(data.phi.shape[1], _MAX_PANELS)
     n_out = min(data.phi.shape[2], _MAX_PANELS)
-    fig = _new_figure(max(2.0 * n_out, 4.0), max(1.7 * n_in, 2.6))
+    fig = new_figure(max(2.0 * n_out, 4.0), max(1.7 * n_in, 2.6))
     axs = fig.subplots(n_in, n_out, squeeze=False)
     for i in range(n_in):
         xi = data.x[:, i]
@@ -104,7 +97,7 @@ def network_figure(layers: Sequence[LayerPlotData], input_names: Sequence[str] |
     """Whole-network diagram (see the module docstring)."""
     n_layers = len(layers)
     widths = [layers[0].phi.shape[1]] + [d.phi.shape[2] for d in layers]
-    fig = _new_figure(max(6.0, 0.9 * max(widths) + 2), 2.4 * n_layers + 1.0)
+    fig = new_figure(max(6.0, 0.9 * max(widths) + 2), 2.4 * n_layers + 1.0)
     ax = fig.add_subplot(1, 1, 1)
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.3, n_layers + 0.3)
@@ -150,18 +143,3 @@ def network_figure(layers: Sequence[LayerPlotData], input_names: Sequence[str] |
                 ax.text(xv, l - 0.18, name, ha="center", va="top", fontsize="small")
     ax.set_title(title or "KAN: edge functions (opacity: importance)", fontsize="small")
     return fig
-
-
-def save_figure(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as PNG atomically (temporary file + ``os.replace``)."""
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=_DPI)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kanpde.app import solve
-from kanpde.io import read_run
+from kanpde.results import read_run
 from kanpde.train import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kanpde.io import read_run
+from kanpde.results import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from kanpde.app import solve
-from kanpde.io import read_run
+from kanpde.results import read_run
 from kanpde.train import load_checkpoint
 
 # Adam then L-BFGS, a grid extension and point refreshes in the middle: every piece of state

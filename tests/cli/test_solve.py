@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kanpde.app import solve
-from kanpde.io import read_run
+from kanpde.results import read_run
 
 # Small references keep the end-to-end runs fast (the benchmark settings are the defaults).
 PROBLEMS = {

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from kanpde.io import read_run
 from kanpde.report import main as report
+from kanpde.results import read_run
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from kanpde.app.explain_cli import main
-from kanpde.io import read_group_attrs, read_run
+from kanpde.results import read_group_attrs, read_run
 
 from .conftest import make_run
 

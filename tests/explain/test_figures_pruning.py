@@ -18,7 +18,7 @@ from kanpde.explain import (
     network_figure,
     prune_model,
 )
-from kanpde.explain.figures import save_figure
+from kanpde.figures.style import save_figure
 from kanpde.models import KAN, ScaledModel
 from kanpde.pde import Box, Dirichlet, Problem, make_sampler
 from kanpde.train import TrainConfig, Trainer

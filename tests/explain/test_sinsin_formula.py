@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kanpde.io import read_group_attrs
+from kanpde.results import read_group_attrs
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = {"kanpde": "kanpde", "kanpde-explain": "kanpde.explain"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kanpde.io import add_group, read_group_attrs, read_run, write_run
+from kanpde.results import add_group, read_group_attrs, read_run, write_run
 
 
 def test_add_and_replace_a_group(synth, tmp_path):

@@ -1,4 +1,4 @@
-"""Round trip, validation, atomicity and error handling of kanpde.io (run.h5)."""
+"""Round trip, validation, atomicity and error handling of kanpde.results (run.h5)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 import torch
 
 import kanpde
-from kanpde import io as kio
-from kanpde.io import ALLOWED_STATUS, load_state_dict_tensors, read_run, write_run
+from kanpde.results import ALLOWED_STATUS, SCHEMA_VERSION, environment_versions, read_run, write_run
+from kanpde.results import write as kio
+from kanpde.results.tensors import load_state_dict_tensors
 
 
 def _line(c: np.ndarray) -> np.ndarray:
@@ -59,7 +60,7 @@ def test_round_trip_every_field(tmp_path: Path, synth, dtype, case) -> None:
     assert rec.attrs["note"] == "ünïcode"
     assert rec.attrs["message"] == ""
     assert rec.attrs["kanpde_version"] == kanpde.__version__
-    assert rec.attrs["schema_version"] == kio.SCHEMA_VERSION
+    assert rec.attrs["schema_version"] == SCHEMA_VERSION
     assert set(rec.versions) == {"python", "torch", "numpy", "scipy", "h5py", "platform"}
     assert rec.versions["h5py"] == h5py.__version__
 
@@ -356,4 +357,21 @@ def test_versions_attr_is_json(tmp_path: Path, synth) -> None:
     path = write_run(tmp_path / "run.h5", **_kw(synth))
     with h5py.File(path, "r") as f:
         versions = json.loads(f.attrs["versions"])
-    assert versions == kio.environment_versions()
+    assert versions == environment_versions()
+
+
+def test_reading_a_run_needs_no_torch(tmp_path: Path, synth) -> None:
+    """kanpde.results reads run.h5 in a process that never imports torch."""
+    import subprocess
+    import sys
+
+    model = synth.small_model(2, 1, torch.float64)
+    kw = synth.run_kwargs([("x", np.linspace(0, 1, 4))], _line)
+    kw["model_state"] = model.state_dict()
+    path = write_run(tmp_path / "run.h5", **kw)
+    code = ("import sys; from kanpde.results import read_run; "
+            f"rec = read_run({str(path)!r}); "
+            "assert rec.model_state and 'torch' not in sys.modules, sorted(sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

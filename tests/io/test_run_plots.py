@@ -1,4 +1,4 @@
-"""Figures from synthetic run.h5 files (kanpde.plots)."""
+"""Figures from synthetic run.h5 files (kanpde.figures)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from kanpde.io import read_run, write_run
-from kanpde.plots import (
+from kanpde.figures import (
     edges_figure,
     error_figure,
     figures,
@@ -21,6 +20,7 @@ from kanpde.plots import (
     slices_figure,
     solution_figure,
 )
+from kanpde.results import read_run, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from kanpde.io import write_run
+from kanpde.results import write_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

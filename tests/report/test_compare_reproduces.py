@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kanpde.io import read_run
+from kanpde.results import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = ROOT / "results" / "compare" / "summary.csv"

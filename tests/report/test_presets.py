@@ -7,7 +7,7 @@ import pytest
 
 from kanpde.app import build
 from kanpde.models import count_parameters
-from kanpde.report_sweeps import expand_sweep
+from kanpde.report.sweeps import expand_sweep
 
 MODEL_KEYS = ("model",)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kanpde.report_sweeps import expand_sweep, expected_jobs, find_missing, split_top_level
+from kanpde.report.sweeps import expand_sweep, expected_jobs, find_missing, split_top_level
 
 
 @pytest.mark.parametrize(

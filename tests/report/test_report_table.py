@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kanpde.report import main
-from kanpde.report_runs import find_run_files, group_runs, load_runs
+from kanpde.report import find_run_files, group_runs, load_runs, main
 
 # Poisson, KAN [2,10,1], grid 5 -> 10 -> 20 at steps 20, 40: 30 edges x (G + 3 + 2).
 KAN_INIT = 30 * (5 + 5)  # 300

@@ -17,7 +17,7 @@ import yaml
 
 from kanpde.models import KAN, MLP, count_parameters
 from kanpde.report import main
-from kanpde.report_sweeps import expected_jobs
+from kanpde.report.sweeps import expected_jobs
 
 POINTS = "experiment/case=[poisson,kan_steady],[poisson,mlp_steady]"
 

@@ -12,7 +12,7 @@
                            group
     best_<problem>_<model>.png
                            prediction / reference / |error| maps of the best completed run
-                           (lowest rel_l2) of each model class (kanpde.plots.solution_figure)
+                           (lowest rel_l2) of each model class (kanpde.figures.solution_figure)
 
 Matplotlib ``Figure`` objects with the Agg canvas: no pyplot, no display.
 """
@@ -25,12 +25,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from kanpde.io import read_run
-from kanpde.plots import solution_figure
-from kanpde.report_runs import Group, RunSummary
+from kanpde.figures import solution_figure
+from kanpde.figures.style import MARKERS, new_figure, save_figure
+from kanpde.report.groups import Group
+from kanpde.report.runs import RunSummary
+from kanpde.results import read_run
 
 __all__ = [
     "best_runs",
@@ -42,14 +43,7 @@ __all__ = [
     "study_figures",
 ]
 
-_DPI = 110
-_MARKERS = "osD^v<>ph*"
 
-
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def slug(text: str) -> str:
@@ -82,7 +76,7 @@ def _by_problem(groups: Sequence[Group]) -> dict[str, list[Group]]:
 def _panels(n: int, width: float = 5.2, height: float = 4.2) -> tuple[Figure, list]:
     cols = min(n, 2)
     rows = math.ceil(n / cols)
-    fig = _new_figure(width * cols + 2.5, height * rows)
+    fig = new_figure(width * cols + 2.5, height * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -129,7 +123,7 @@ def error_vs_params_figure(groups: Sequence[Group], metric: str = "rel_l2") -> F
                 mean,
                 yerr=yerr,
                 color=colors[key],
-                marker=_MARKERS[i % len(_MARKERS)],
+                marker=MARKERS[i % len(MARKERS)],
                 ms=5,
                 lw=1.3 if len(members) > 1 else 0,
                 elinewidth=0.9,
@@ -182,7 +176,7 @@ def error_vs_time_figure(groups: Sequence[Group], metric: str = "rel_l2") -> Fig
                 [r.wall_time_s for r in runs],
                 [r.metrics[metric] for r in runs],
                 color=colors[g.label()],
-                marker=_MARKERS[i % len(_MARKERS)],
+                marker=MARKERS[i % len(MARKERS)],
                 s=22,
                 label=g.label(),
             )
@@ -203,7 +197,7 @@ def _ok(run: RunSummary, metric: str) -> bool:
 
 def curves_figure(groups: Sequence[Group], metric: str = "rel_l2") -> Figure | None:
     """Loss and ``metric`` against step for the groups of one problem; None without data."""
-    fig = _new_figure(13.0, 4.6)
+    fig = new_figure(13.0, 4.6)
     ax_loss, ax_err = fig.subplots(1, 2)
     colors = _colors([g.label() for g in groups])
     drawn = False
@@ -270,9 +264,7 @@ def study_figures(
             fig = build()
             if fig is None:
                 return
-            target = out_dir / name
-            fig.savefig(target, dpi=_DPI)
-            written.append(target)
+            written.append(save_figure(fig, out_dir / name))
         except Exception as exc:  # a figure must never cost the report
             if on_error is None:
                 raise

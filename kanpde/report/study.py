@@ -2,7 +2,7 @@
 
     kanpde-report <dir or run.h5> [...] [-o <study dir>] [--metric rel_l2] [--no-figures]
 
-reads every ``run.h5`` under the given paths (recursively; :mod:`kanpde.report_runs`),
+reads every ``run.h5`` under the given paths (recursively; :mod:`kanpde.report.runs`),
 groups the runs across seeds (same resolved config but for the seed and bookkeeping keys,
 same device kind), and writes into the study directory (default ``./report``):
 
@@ -16,8 +16,8 @@ same device kind), and writes into the study directory (default ``./report``):
     runs.csv      one row per readable run (its group's row number in summary.csv)
     report.md     the table, the figures, the flagged runs (unreadable file, or status not
                   "completed": listed with the reason, kept out of the statistics) and the
-                  missing runs of Hydra sweeps (:mod:`kanpde.report_sweeps`)
-    *.png         :mod:`kanpde.report_figures`
+                  missing runs of Hydra sweeps (:mod:`kanpde.report.sweeps`)
+    *.png         :mod:`kanpde.report.figures`
 
 Exit status: 0 when at least one run was read (flagged and missing runs do not change it),
 1 when there is nothing to report (no readable run.h5), 2 on a usage error (a path that
@@ -27,33 +27,29 @@ does not exist).
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as _dt
-import math
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from kanpde.report_figures import study_figures
-from kanpde.report_runs import (
-    METRICS,
-    BadRun,
-    Group,
-    RunSummary,
-    find_run_files,
-    group_runs,
-    load_runs,
+from kanpde.report.figures import study_figures
+from kanpde.report.groups import Group, group_runs
+from kanpde.report.runs import METRICS, BadRun, RunSummary, find_run_files, load_runs
+from kanpde.report.sweeps import MissingRun, find_missing
+from kanpde.report.tables import (
+    RUN_COLUMNS,
+    markdown_table,
+    md_cell,
+    rel_path,
+    run_rows,
+    summary_columns,
+    summary_rows,
+    write_csv,
 )
-from kanpde.report_sweeps import MissingRun, find_missing
 
 __all__ = ["Report", "build_report", "main", "summary_rows", "write_report"]
-
-_ATTR_STATS = ("wall_time_s", "train_time_s", "steps")
-_STAT_NAMES = ("mean", "std", "min", "max")
-
 
 @dataclass
 class Report:
@@ -84,7 +80,7 @@ def build_report(paths: Sequence[str | os.PathLike[str]], metric: str = "rel_l2"
 
     Raises:
         FileNotFoundError: when a path does not exist.
-        ValueError: when ``metric`` is not one of :data:`kanpde.report_runs.METRICS`.
+        ValueError: when ``metric`` is not one of :data:`kanpde.report.runs.METRICS`.
     """
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} is not one of {list(METRICS)}")
@@ -99,199 +95,6 @@ def build_report(paths: Sequence[str | os.PathLike[str]], metric: str = "rel_l2"
         missing=find_missing(inputs),
         metric=metric,
     )
-
-
-# --------------------------------------------------------------------------------------
-# Tables
-# --------------------------------------------------------------------------------------
-
-
-def summary_rows(groups: Sequence[Group]) -> list[dict[str, Any]]:
-    """One dict per group with the columns of ``summary.csv`` (floats; NaN when undefined)."""
-    rows = []
-    for g in groups:
-        r = g.first
-        row: dict[str, Any] = {
-            "problem": r.problem,
-            "variant": r.variant,
-            "model": r.model,
-            "widths": g.widths_label,
-            "grid": g.grid_label,
-            "params": g.n_params,
-            "params_init": r.n_params_init,
-            "params_ratio_kan": g.kan_ratio,
-            "setting": g.setting,
-            "device": r.device_kind,
-            "runs": len(g.runs),
-            "completed": len(g.completed),
-            "seeds": " ".join(str(s) for s in g.seeds),
-        }
-        for name in METRICS:
-            st = g.metric(name)
-            for s in _STAT_NAMES:
-                row[f"{name}_{s}"] = st[s]
-        for name in _ATTR_STATS:
-            st = g.attr(name)
-            for s in _STAT_NAMES:
-                row[f"{name}_{s}"] = st[s]
-        rows.append(row)
-    return rows
-
-
-def _csv_value(v: Any) -> str:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)
-    return str(v)
-
-
-def _write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(columns)
-        for row in rows:
-            w.writerow([_csv_value(row.get(c, "")) for c in columns])
-
-
-def _summary_columns() -> list[str]:
-    cols = [
-        "problem",
-        "variant",
-        "model",
-        "widths",
-        "grid",
-        "params",
-        "params_init",
-        "params_ratio_kan",
-        "setting",
-        "device",
-        "runs",
-        "completed",
-        "seeds",
-    ]
-    for name in (*METRICS, *_ATTR_STATS):
-        cols += [f"{name}_{s}" for s in _STAT_NAMES]
-    return cols
-
-
-_RUN_COLUMNS = [
-    "path",
-    "group",
-    "problem",
-    "variant",
-    "model",
-    "widths",
-    "grid",
-    "params",
-    "params_init",
-    "seed",
-    "status",
-    *METRICS,
-    "wall_time_s",
-    "train_time_s",
-    "steps",
-    "device",
-    "dtype",
-]
-
-
-def run_rows(groups: Sequence[Group]) -> list[dict[str, Any]]:
-    """One dict per run (``runs.csv``); ``group`` is the 1-based row in ``summary.csv``."""
-    rows = []
-    for i, g in enumerate(groups, start=1):
-        for r in g.runs:
-            row = {
-                "path": str(r.path),
-                "group": i,
-                "problem": r.problem,
-                "variant": r.variant,
-                "model": r.model,
-                "widths": g.widths_label,
-                "grid": g.grid_label,
-                "params": r.n_params,
-                "params_init": r.n_params_init,
-                "seed": "" if r.seed is None else r.seed,
-                "status": r.status,
-                "wall_time_s": r.wall_time_s,
-                "train_time_s": r.train_time_s,
-                "steps": r.steps,
-                "device": r.device,
-                "dtype": r.dtype,
-            }
-            for name in METRICS:
-                row[name] = r.metrics.get(name, math.nan)
-            rows.append(row)
-    return rows
-
-
-# --------------------------------------------------------------------------------------
-# Markdown
-# --------------------------------------------------------------------------------------
-
-
-def _sci(v: float) -> str:
-    return "—" if not math.isfinite(v) else f"{v:.2e}"
-
-
-def _pm(st: dict[str, float], fmt=_sci) -> str:
-    if not math.isfinite(st["mean"]):
-        return "—"
-    if not math.isfinite(st["std"]):
-        return fmt(st["mean"])
-    return f"{fmt(st['mean'])} ± {fmt(st['std'])}"
-
-
-def _sec(v: float) -> str:
-    return "—" if not math.isfinite(v) else f"{v:.0f}" if v >= 10 else f"{v:.1f}"
-
-
-def _steps(st: dict[str, float]) -> str:
-    if not math.isfinite(st["mean"]):
-        return "—"
-    if st["min"] == st["max"]:
-        return f"{st['min']:.0f}"
-    return f"{st['min']:.0f}-{st['max']:.0f}"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _rel(path: Path, base: Path) -> str:
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:  # another drive (Windows)
-        return str(path)
-
-
-def markdown_table(groups: Sequence[Group], metric: str = "rel_l2") -> str:
-    """The results table in Markdown (one row per group, see the module docstring)."""
-    with_setting = any(g.setting for g in groups)
-    with_ratio = any(math.isfinite(g.kan_ratio) for g in groups)
-    head = ["problem", "model", "widths", "G", "params"]
-    head += ["params / KAN"] if with_ratio else []
-    head += ["setting"] if with_setting else []
-    head += ["seeds ok/all", f"{metric} mean ± std", "mse mean ± std", "wall time [s]", "steps"]
-    if metric == "mse":
-        head[head.index("mse mean ± std")] = "rel_l2 mean ± std"
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    other = "rel_l2" if metric == "mse" else "mse"
-    for g in groups:
-        r = g.first
-        cells = [g.problem_label, r.model, g.widths_label, g.grid_label or "—", str(g.n_params)]
-        if with_ratio:
-            cells.append("—" if not math.isfinite(g.kan_ratio) else f"{g.kan_ratio:.3f}")
-        if with_setting:
-            cells.append(g.setting or "—")
-        wall = g.attr("wall_time_s")
-        cells += [
-            f"{len(g.completed)}/{len(g.runs)}",
-            _pm(g.metric(metric)),
-            _pm(g.metric(other)),
-            _pm(wall, _sec),
-            _steps(g.attr("steps")),
-        ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    return "\n".join(lines)
 
 
 def markdown_report(report: Report, out_dir: Path, figures: Sequence[Path]) -> str:
@@ -323,32 +126,28 @@ def markdown_report(report: Report, out_dir: Path, figures: Sequence[Path]) -> s
     if figures:
         lines += ["", "## Figures", ""]
         for f in figures:
-            lines += [f"![{f.stem}]({_rel(f, base)})", ""]
+            lines += [f"![{f.stem}]({rel_path(f, base)})", ""]
     if report.figure_errors:
         lines += ["", "Figures that failed:", ""]
-        lines += [f"- {_cell(e)}" for e in report.figure_errors]
+        lines += [f"- {md_cell(e)}" for e in report.figure_errors]
     lines += ["", "## Flagged runs", ""]
     if flagged:
         lines += ["Not in the statistics above:", "", "| run | status | reason |", "|---|---|---|"]
-        lines += [f"| `{_rel(b.path, base)}` | {b.status} | {_cell(b.reason)} |" for b in flagged]
+        lines += [f"| `{rel_path(b.path, base)}` | {b.status} | {md_cell(b.reason)} |"
+                  for b in flagged]
     else:
         lines.append("None: every run file was readable and completed.")
     lines += ["", "## Missing runs", ""]
     if report.missing:
         lines += ["| directory | overrides | reason |", "|---|---|---|"]
         lines += [
-            f"| `{_rel(m.directory, base)}` | {_cell(' '.join(m.overrides)) or '—'} | "
-            f"{_cell(m.reason)} |"
+            f"| `{rel_path(m.directory, base)}` | {md_cell(' '.join(m.overrides)) or '—'} | "
+            f"{md_cell(m.reason)} |"
             for m in report.missing
         ]
     else:
         lines.append("None found (no Hydra job without run.h5, no unstarted sweep job).")
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------------------
-# Writing and the command line
-# --------------------------------------------------------------------------------------
 
 
 def write_report(
@@ -358,8 +157,8 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    _write_csv(out / "summary.csv", summary_rows(report.groups), _summary_columns())
-    _write_csv(out / "runs.csv", run_rows(report.groups), _RUN_COLUMNS)
+    write_csv(out / "summary.csv", summary_rows(report.groups), summary_columns())
+    write_csv(out / "runs.csv", run_rows(report.groups, out), RUN_COLUMNS)
     written += [out / "summary.csv", out / "runs.csv"]
     figs: list[Path] = []
     if figures:
@@ -430,6 +229,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  missing: {m.directory}: {m.reason}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
