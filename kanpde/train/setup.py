@@ -1,0 +1,52 @@
+"""What a training run checks and builds from its config and problem before the first step:
+the loss weights (the problem's, overridden by ``train.loss_weights``), the loss balancer,
+and the settings that depend on the problem or the model."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from kanpde.models.backbone import kan_backbone
+from kanpde.train import distributed
+from kanpde.train.config import ConfigError, TrainConfig
+from kanpde.train.weighting import LossBalancer
+
+
+def check_against_problem(config: TrainConfig, problem, model: nn.Module) -> None:
+    """ConfigError (ValueError for loss weights) naming the key when a setting does not fit
+    the problem or the model."""
+    unknown = set(config.loss_weights) - set(problem.terms)
+    if unknown:
+        raise ValueError(
+            f"train.loss_weights: unknown term(s) {sorted(unknown)}; "
+            f"this problem's terms are {list(problem.terms)}"
+        )
+    if config.sparsity.active:
+        try:
+            kan_backbone(model)
+        except ValueError as exc:
+            raise ConfigError(f"train.sparsity: {exc}") from exc
+    for i, phase in enumerate(config.phases):
+        if phase.optimizer == "gauss_newton" and phase.varpro and not problem.linear:
+            raise ConfigError(
+                f"train.phases[{i}].varpro: variable projection needs a problem whose "
+                f"residuals are affine in the network output; {type(problem).__name__} "
+                "is not (set varpro=false)"
+            )
+
+
+def term_weights(problem, config: TrainConfig) -> dict[str, float]:
+    """``w_t``: the problem's loss weights, overridden by ``train.loss_weights``."""
+    weights = {t: float(problem.loss_weights.get(t, 1.0)) for t in problem.terms}
+    weights.update({k: float(v) for k, v in config.loss_weights.items()})
+    return weights
+
+
+def make_balancer(problem, config: TrainConfig, comm: distributed.Comm) -> LossBalancer:
+    """The loss balancer of a run (time axis and range for causal training)."""
+    domain = problem.domain
+    t_name = getattr(domain, "time_name", None)
+    t_axis = list(problem.names).index(t_name) if t_name else None
+    t_range = None if t_axis is None else (float(domain.lo[t_axis]), float(domain.hi[t_axis]))
+    return LossBalancer(term_weights(problem, config), config.weighting, config.rba,
+                        config.causal, t_axis, t_range, comm)
