@@ -224,7 +224,7 @@ def explain_run(run_dir: str | os.PathLike[str], options: ExplainOptions | None 
     points = training_points(run, options.n_points)
     all_points = torch.cat(list(points.values()))
     report: dict[str, Any] = {
-        "run": str(run.run_dir), "problem": run.record.attrs.get("problem"),
+        "run": run.run_dir.name, "problem": run.record.attrs.get("problem"),
         "variant": run.record.attrs.get("variant", ""), "widths": list(kan.widths),
         "coordinates": run.names, "options": dict(vars(options)),
         "run_final": dict(run.record.final),
