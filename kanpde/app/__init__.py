@@ -4,9 +4,16 @@ entry points (``kanpde``, ``kanpde-report``, ``kanpde-explain``) and the explain
 Everything below this package is plain Python and usable from a script or a notebook.
 """
 
-from kanpde.app.assemble import assemble_model, build, construct, periodic_axes, resolve_device
+from kanpde.app.assemble import (
+    assemble_model,
+    build,
+    construct,
+    periodic_axes,
+    resolve_device,
+    resolved_config,
+)
 from kanpde.app.cli import conf_dir, launch_time
 from kanpde.app.solve import solve
 
 __all__ = ["assemble_model", "build", "conf_dir", "construct", "launch_time", "periodic_axes",
-           "resolve_device", "solve"]
+           "resolve_device", "resolved_config", "solve"]

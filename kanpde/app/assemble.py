@@ -20,6 +20,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 
+from kanpde.app.study_rules import apply_study_rules
 from kanpde.core.errors import ConfigError
 from kanpde.models import Embedded, FourierEmbedding, PeriodicEmbedding, ScaledModel
 from kanpde.pde import HardConstraint, Periodic
@@ -116,14 +117,8 @@ def periodic_axes(problem) -> list[int]:
     return sorted({names.index(c.axis) for c in problem.conditions if isinstance(c, Periodic)})
 
 
-def assemble_model(cfg: dict[str, Any], problem):
-    """Backbone, input embeddings, scaling to [-1, 1] and the optional hard constraint:
-
-        u(x) = T(x, net(E(S(x))))   (T: output transform, E: embeddings, S: scaling)
-
-    ``model.widths`` is given in the problem's dimensions; an embedding widens the
-    backbone's first layer to its own output width.
-    """
+def build_embeddings(cfg: dict[str, Any], problem) -> tuple[list, int]:
+    """The configured input embeddings, in order, and the width they hand to the backbone."""
     emb_cfg = dict(cfg.get("embedding") or {})
     allowed = {"periodic", "fourier_features", "fourier_sigma"}
     for key in emb_cfg:
@@ -149,6 +144,18 @@ def assemble_model(cfg: dict[str, Any], problem):
         except ValueError as exc:
             raise ConfigError(f"embedding: {exc}") from exc
         dim = embeddings[-1].dim_out
+    return embeddings, dim
+
+
+def assemble_model(cfg: dict[str, Any], problem):
+    """Backbone, input embeddings, scaling to [-1, 1] and the optional hard constraint:
+
+        u(x) = T(x, net(E(S(x))))   (T: output transform, E: embeddings, S: scaling)
+
+    ``model.widths`` is given in the problem's dimensions; an embedding widens the
+    backbone's first layer to its own output width.
+    """
+    embeddings, dim = build_embeddings(cfg, problem)
     widths = list(cfg["model"].get("widths") or [])
     extra: dict[str, Any] = {"seed": cfg["seed"]}
     if embeddings and widths:
@@ -167,13 +174,26 @@ def assemble_model(cfg: dict[str, Any], problem):
     return model
 
 
+def resolve_rules(cfg: dict[str, Any], problem) -> dict[str, Any]:
+    """``cfg`` with the study rules (grid ladder, parameter matching) resolved for ``problem``."""
+    return apply_study_rules(cfg, build_embeddings(cfg, problem)[1])
+
+
+def resolved_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The config a solve runs and records: study rules resolved (:mod:`.study_rules`)."""
+    check_top_level(cfg)
+    return resolve_rules(cfg, construct(cfg["problem"], "problem"))
+
+
 def build(cfg: dict[str, Any]):
-    """Problem, physical model, sampler, train config, device and dtype from a plain config."""
+    """Problem, physical model, sampler, train config, device and dtype from a plain config
+    (study rules resolved first)."""
     check_top_level(cfg)
     device = rank_device(resolve_device(cfg["device"]), distributed.current())
     dtype = resolve_dtype(cfg["dtype"])
-    train_cfg = TrainConfig.from_dict(cfg["train"])
     problem = construct(cfg["problem"], "problem")
+    cfg = resolve_rules(cfg, problem)
+    train_cfg = TrainConfig.from_dict(cfg["train"])
     widths = list(cfg["model"].get("widths") or [])
     if widths and (widths[0] != problem.dim_in or widths[-1] != problem.dim_out):
         raise ConfigError(

@@ -23,6 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 import kanpde.conf
+from kanpde.app.assemble import resolved_config
 from kanpde.app.solve import solve
 from kanpde.core.errors import ConfigError
 from kanpde.report import main as report
@@ -88,9 +89,9 @@ def _quiet_rank_overrides(argv: list[str]) -> list[str]:
 def _task(cfg) -> None:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
     try:
+        plain = resolved_config(OmegaConf.to_container(cfg, resolve=True))
+        yaml_text = OmegaConf.to_yaml(OmegaConf.create(plain))
         distributed.export_submitit_env()  # a multi-task submitit job: torchrun's vars
         if not distributed.init_from_env().is_main:  # rank 0 logs
             logging.getLogger("kanpde").setLevel(logging.WARNING)

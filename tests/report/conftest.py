@@ -161,7 +161,7 @@ def synth() -> SimpleNamespace:
     return SimpleNamespace(config_text=config_text, write_run=write_synthetic_run)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def compose():
     """compose(overrides, hydra=False) -> plain dict of conf/solve.yaml with the overrides."""
     from hydra import compose as hydra_compose

@@ -1,116 +1,142 @@
-"""The study presets (conf/experiment/) and launchers (conf/hydra/launcher/) compose, build,
-hold what a fair comparison must hold fixed, and match parameter counts within 10%."""
+"""The study presets (conf/experiment/) and launchers (conf/hydra/launcher/): every job of
+every sweep preset composes and builds; the studies hold fixed what a fair comparison must
+hold fixed; the matching and ladder rules give the counts the presets state."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from kanpde.app import build
+from kanpde.app import build, conf_dir, resolved_config
+from kanpde.app.study_rules import final_grid
 from kanpde.models import count_parameters
 from kanpde.report.sweeps import expand_sweep
 
-MODEL_KEYS = ("model",)
+PRESETS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
+SWEEPS = {"compare": 48, "grid_sweep": 27, "grid_sweep_mlp": 8, "paper_poisson": 6}
 
 
-def _cases(compose, experiment: str) -> list[str]:
-    """The experiment/case values the preset's sweep runs (from its hydra.sweeper.params)."""
+def _jobs(compose, experiment: str) -> list[list[str]]:
+    """The override lists of every job the preset's sweep runs (its hydra.sweeper.params)."""
     hydra = compose([f"experiment={experiment}"], hydra=True)
-    params = hydra["sweeper"]["params"]
-    cases = expand_sweep(str(params["experiment/case"]))
-    assert cases, f"{experiment}: no experiment/case sweep"
-    return cases
-
-
-def _final_grid(cfg: dict) -> int | None:
-    """The KAN grid size after the last extension that the schedule reaches."""
-    if not cfg["model"]["_target_"].endswith(".KAN"):
-        return None
-    total = sum(p["steps"] for p in cfg["train"]["phases"])
-    g = cfg["model"]["grid_size"]
-    for at, size in zip(
-        cfg["train"]["grid"]["extend_at"], cfg["train"]["grid"]["sizes"], strict=True
-    ):
-        if at < total:
-            g = size
-    return g
+    params = (hydra["sweeper"].get("params") or {}).items()
+    axes = [[f"{key}={v}" for v in expand_sweep(str(value))] for key, value in params]
+    return [[f"experiment={experiment}", *job] for job in itertools.product(*axes)]
 
 
 def _trained_count(cfg: dict) -> int:
     """The real parameter count of the model as it ends training (grid extended)."""
     _, model, *_ = build(cfg)
-    g = _final_grid(cfg)
-    if g is not None and g != model.net.grid_size:
-        model.net.extend_grid(g)
+    if cfg["model"]["_target_"].endswith(".KAN"):
+        g = final_grid(cfg["model"]["grid_size"], cfg["train"])
+        if g != model.net.grid_size:
+            model.net.extend_grid(g)
     return count_parameters(model)
 
 
+@pytest.fixture(scope="module")
+def studies(request):
+    """{preset: [(overrides, resolved config, trained count)]} for every sweep preset."""
+    compose = request.getfixturevalue("compose")
+    out = {}
+    for name in SWEEPS:
+        rows = []
+        for job in _jobs(compose, name):
+            cfg = resolved_config(compose(job))
+            rows.append((job, cfg, _trained_count(cfg)))
+        out[name] = rows
+    return out
+
+
+def test_every_preset_is_listed(compose):
+    swept = [p for p in PRESETS
+             if compose([f"experiment={p}"], hydra=True)["sweeper"].get("params")]
+    assert sorted(swept) == sorted(SWEEPS)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_single_run_of_every_preset_builds(compose, preset):
+    cfg = resolved_config(compose([f"experiment={preset}"]))
+    problem, model, _, train, *_ = build(cfg)
+    assert count_parameters(model) > 0 and train.total_steps > 0
+
+
+@pytest.mark.parametrize(("preset", "n"), sorted(SWEEPS.items()))
+def test_every_job_composes_and_builds(studies, preset, n):
+    rows = studies[preset]
+    assert len(rows) == n
+    configs = [repr(sorted(cfg.items())) for _, cfg, _ in rows]
+    assert len(set(configs)) == n, f"{preset}: two jobs run the same config"
+
+
 def _without_model(cfg: dict) -> dict:
-    out = {k: v for k, v in cfg.items() if k not in MODEL_KEYS}
+    out = {k: v for k, v in cfg.items() if k != "model"}
     out["train"] = {k: v for k, v in cfg["train"].items() if k != "grid"}  # KAN-only schedule
     return out
 
 
-def test_compare_is_fair_and_matched(compose):
-    cases = _cases(compose, "compare")
-    hydra = compose(["experiment=compare"], hydra=True)
-    assert expand_sweep(str(hydra["sweeper"]["params"]["seed"])) == ["0", "1", "2"]
-    by_problem: dict[str, dict[str, tuple[int, dict]]] = {}
-    for case in cases:
-        cfg = compose(["experiment=compare", f"experiment/case={case}"])
-        problem, model = case.strip("[]").split(",")
-        by_problem.setdefault(problem, {})[model.split("_")[0]] = (_trained_count(cfg), cfg)
-    assert sorted(by_problem) == ["allen_cahn", "darcy", "heat", "poisson"]
-    for problem, models in by_problem.items():
-        assert sorted(models) == ["fourier", "kan", "mlp", "siren"], problem
+def _value(job: list[str], key: str) -> str:
+    return next(o.split("=", 1)[1] for o in job if o.startswith(f"{key}="))
+
+
+def test_compare_is_fair_and_matched(studies):
+    by_case: dict[tuple[str, str], dict[str, tuple[int, dict]]] = {}
+    for job, cfg, count in studies["compare"]:
+        key = (_value(job, "experiment/compare_case"), _value(job, "seed"))
+        by_case.setdefault(key, {})[_value(job, "model")] = (count, cfg)
+    assert sorted({p for p, _ in by_case}) == ["allen_cahn", "darcy", "heat", "poisson"]
+    assert sorted({s for _, s in by_case}) == ["0", "1", "2"]
+    for key, models in by_case.items():
+        assert sorted(models) == ["fourier_mlp", "kan", "mlp", "siren"], key
         kan_count, kan_cfg = models["kan"]
         for name, (count, cfg) in models.items():
-            # matched: within 10% of the KAN's count after its last grid extension
-            assert abs(count / kan_count - 1) <= 0.10, (problem, name, count, kan_count)
+            # matched: within 3% of the KAN's count after its last grid extension
+            assert abs(count / kan_count - 1) <= 0.03, (key, name, count, kan_count)
             # same problem, sampler, points, optimizer schedule and budget for every model
-            assert _without_model(cfg) == _without_model(kan_cfg), (problem, name)
-    # the counts the preset's comments state
-    assert by_problem["poisson"]["kan"][0] == 30 * (40 + 7) == 1410
-    assert by_problem["heat"]["kan"][0] == 88 * (20 + 7) == 2376
-    assert by_problem["allen_cahn"]["kan"][0] == 96 * (20 + 7) == 2592  # periodic embedding
-    assert by_problem["poisson"]["mlp"][0] == 1401 and by_problem["poisson"]["fourier"][0] == 1407
-    assert by_problem["heat"]["siren"][0] == 2377 and by_problem["heat"]["fourier"][0] == 2431
-    assert by_problem["allen_cahn"]["mlp"][0] == 2410
+            assert _without_model(cfg) == _without_model(kan_cfg), (key, name)
+    counts = {(p, m): c for (p, s), models in by_case.items() if s == "0"
+              for m, (c, _) in models.items()}
+    # the counts the case files state
+    assert counts["poisson", "kan"] == 30 * (40 + 7) == 1410
+    assert counts["poisson", "mlp"] == counts["poisson", "siren"] == 1401
+    assert counts["poisson", "fourier_mlp"] == counts["darcy", "fourier_mlp"] == 1407
+    assert counts["heat", "kan"] == 88 * (20 + 7) == 2376
+    assert counts["heat", "siren"] == 2377 and counts["heat", "fourier_mlp"] == 2431
+    assert counts["allen_cahn", "kan"] == 96 * (20 + 7) == 2592  # periodic embedding
+    assert counts["allen_cahn", "mlp"] == 2551 and counts["allen_cahn", "fourier_mlp"] == 2577
 
 
-def test_grid_sweep_points(compose):
-    cases = _cases(compose, "grid_sweep")
-    assert len(cases) == len(set(cases)) == 35
-    seen: dict[tuple, int] = {}
-    mlp_counts: dict[str, list[int]] = {}
-    for case in cases:
-        cfg = compose(["experiment=grid_sweep", f"experiment/case={case}"])
-        parts = case.strip("[]").split(",")
-        count = _trained_count(cfg)
-        if parts[1].startswith("kan"):
-            g_block = parts[2]
-            target = int(g_block.removeprefix("ext").removeprefix("g"))
-            assert _final_grid(cfg) == target, case
-            assert cfg["model"]["grid_size"] == (3 if g_block.startswith("ext") else target)
-            widths = cfg["model"]["widths"]
-            edges = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
-            assert count == edges * (target + 5), case
-            seen[(parts[0], tuple(widths), g_block)] = count
-        else:
-            mlp_counts.setdefault(parts[0], []).append(count)
+def test_grid_sweep_ladders(studies):
+    seen = {}
+    for job, cfg, count in studies["grid_sweep"]:
+        ladder = [int(g) for g in _value(job, "train.grid.ladder").strip("[]").split(",")]
+        assert cfg["model"]["grid_size"] == ladder[0]
+        assert [cfg["model"]["grid_size"], *cfg["train"]["grid"]["sizes"]] == ladder
+        at = cfg["train"]["grid"]["extend_at"]
+        assert at == [i * 100 // len(ladder) for i in range(1, len(ladder))]  # equal shares
+        widths = cfg["model"]["widths"]
+        edges = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
+        assert cfg["model"]["spline_order"] == 3
+        assert count == edges * (ladder[-1] + 5), job
+        seen[(cfg["problem"]["_target_"], tuple(widths), tuple(ladder))] = count
     assert len(seen) == 27
-    for counts in mlp_counts.values():
-        assert counts == sorted(counts) and counts == [81, 261, 921, 3441]
+    mlp_counts: dict[str, list[int]] = {}
+    for job, cfg, count in studies["grid_sweep_mlp"]:
+        mlp_counts.setdefault(_value(job, "experiment/grid_case"), []).append(count)
+        kan_like = next(c for _, c, _ in studies["grid_sweep"]
+                        if c["problem"] == cfg["problem"])
+        assert _without_model(cfg) == _without_model(kan_like)  # the KANs' points and budget
+    assert mlp_counts == {"poisson": [81, 261, 921, 3441], "heat": [81, 261, 921, 3441]}
 
 
-def test_paper_poisson(compose):
-    cases = _cases(compose, "paper_poisson")
+def test_paper_poisson(studies):
     counts = {}
-    for case in cases:
-        cfg = compose(["experiment=paper_poisson", f"experiment/case={case}"])
+    for _, cfg, count in studies["paper_poisson"]:
         assert cfg["sampler"]["name"] == "uniform"
         assert (cfg["train"]["n_interior"], cfg["train"]["n_boundary"]) == (10000, 800)
         assert cfg["problem"]["variant"] == "kan_paper" and cfg["problem"]["loss_weights"] is None
-        counts[tuple(cfg["model"]["widths"])] = _trained_count(cfg)
+        counts[tuple(cfg["model"]["widths"])] = count
     assert counts == {(2, 10, 1): 750, (2, 100, 100, 100, 1): 20601}
 
 

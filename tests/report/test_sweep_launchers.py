@@ -16,10 +16,11 @@ import pytest
 import yaml
 
 from kanpde.models import KAN, MLP, count_parameters
+from kanpde.models.params import match_width
 from kanpde.report import main
 from kanpde.report.sweeps import expected_jobs
 
-POINTS = "experiment/case=[poisson,kan_steady],[poisson,mlp_steady]"
+POINTS = ["experiment/compare_case=poisson", "model=kan,mlp"]
 
 
 def _sweep(tmp_path: Path, launcher: list[str], timeout: int) -> Path:
@@ -31,7 +32,7 @@ def _sweep(tmp_path: Path, launcher: list[str], timeout: int) -> Path:
         "kanpde",
         "-m",
         "experiment=compare",
-        POINTS,
+        *POINTS,
         "seed=0",
         "train=smoke",
         "figures=false",
@@ -73,7 +74,10 @@ def _check_sweep_and_report(sweep: Path, tmp_path: Path) -> None:
     kan.extend_grid(7)
     assert rows["KAN"]["grid"] == "5->7"
     assert int(rows["KAN"]["params"]) == count_parameters(kan)
-    assert int(rows["MLP"]["params"]) == count_parameters(MLP([2, 25, 25, 25, 1], seed=0))
+    # the matching rule sizes the MLP to the KAN's final count under this schedule
+    w = match_width("mlp", count_parameters(kan), 2, 1, 3)
+    assert int(rows["MLP"]["params"]) == count_parameters(MLP([2, w, w, w, 1], seed=0))
+    assert abs(int(rows["MLP"]["params"]) / count_parameters(kan) - 1) < 0.03
     for r in rows.values():
         assert (r["runs"], r["completed"], r["seeds"]) == ("1", "1", "0")
         assert 0 < float(r["rel_l2_mean"]) < 10 and r["rel_l2_std"] == ""
