@@ -120,3 +120,17 @@ def test_every_package_directory_is_declared_in_pyproject():
     for init in ROOT.joinpath("kanpde").rglob("__init__.py"):
         package = ".".join(init.parent.relative_to(ROOT).parts)
         assert f'"{package}"' in text, f"{package} missing from [tool.setuptools] packages"
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_400_lines():
+    """One concept per file: a module that grows past this is split."""
+    long = {}
+    for root in (ROOT / "kanpde", ROOT / "problems"):
+        for path in root.rglob("*.py"):
+            n = len(path.read_text().splitlines())
+            if n > MAX_MODULE_LINES:
+                long[str(path.relative_to(ROOT))] = n
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
