@@ -22,7 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kanpde.report.runs import IGNORED_KEYS, MODEL_ORDER, NEUTRAL_VALUES, RunSummary
+from kanpde.report.runs import (
+    IGNORED_KEYS,
+    IGNORED_PREFIXES,
+    MODEL_ORDER,
+    NEUTRAL_VALUES,
+    RunSummary,
+)
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -105,7 +111,9 @@ def _group_key(run: RunSummary) -> tuple[tuple[str, str], ...]:
     items = [
         (k, v)
         for k, v in run.config.items()
-        if k not in IGNORED_KEYS and v not in NEUTRAL_VALUES.get(k, ())
+        if k not in IGNORED_KEYS
+        and not k.startswith(IGNORED_PREFIXES)
+        and v not in NEUTRAL_VALUES.get(k, ())
     ]
     items.append(("@device", run.device_kind))
     items.append(("@problem", run.problem))

@@ -40,6 +40,9 @@ IGNORED_KEYS: frozenset[str] = frozenset(
 #: Config keys added to kanpde after runs were recorded, with the values (compact JSON text)
 #: that compute what runs without the key computed: such a key at such a value is left out
 #: of the group key, so old and new runs of one setting form one group.
+#: Config subtrees left out of the grouping: the study rules (``match``) are recorded with a
+#: run, but what they decide (the model's widths and settings) is in the model keys.
+IGNORED_PREFIXES: tuple[str, ...] = ("match.",)
 NEUTRAL_VALUES: dict[str, frozenset[str]] = {
     "train.shards": frozenset({"null", "1"}),  # one process, one shard: the same points
     "train.sparsity.l1": frozenset({"0", "0.0"}),  # no sparsity penalty

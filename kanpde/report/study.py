@@ -97,6 +97,12 @@ def build_report(paths: Sequence[str | os.PathLike[str]], metric: str = "rel_l2"
     )
 
 
+def _relative_paths(text: str, path: Path, base: Path) -> str:
+    """``text`` (an error message) with the absolute form of ``path`` written relative."""
+    full = str(Path(path).resolve())
+    return text.replace(full, rel_path(Path(full), base)) if full in text else text
+
+
 def markdown_report(report: Report, out_dir: Path, figures: Sequence[Path]) -> str:
     """The text of ``report.md``."""
     base = out_dir.resolve()
@@ -106,7 +112,7 @@ def markdown_report(report: Report, out_dir: Path, figures: Sequence[Path]) -> s
         "# kanpde study report",
         "",
         f"Generated {_dt.datetime.now().isoformat(timespec='seconds')} by `kanpde-report` from "
-        + ", ".join(f"`{p}`" for p in report.inputs)
+        + ", ".join(f"`{rel_path(p, base)}`" for p in report.inputs)
         + ".",
         "",
         f"- run files read: {len(report.runs)} ({n_ok} completed); "
@@ -133,8 +139,11 @@ def markdown_report(report: Report, out_dir: Path, figures: Sequence[Path]) -> s
     lines += ["", "## Flagged runs", ""]
     if flagged:
         lines += ["Not in the statistics above:", "", "| run | status | reason |", "|---|---|---|"]
-        lines += [f"| `{rel_path(b.path, base)}` | {b.status} | {md_cell(b.reason)} |"
-                  for b in flagged]
+        lines += [
+            f"| `{rel_path(b.path, base)}` | {b.status} | "
+            f"{md_cell(_relative_paths(b.reason, b.path, base))} |"
+            for b in flagged
+        ]
     else:
         lines.append("None: every run file was readable and completed.")
     lines += ["", "## Missing runs", ""]
@@ -142,7 +151,7 @@ def markdown_report(report: Report, out_dir: Path, figures: Sequence[Path]) -> s
         lines += ["| directory | overrides | reason |", "|---|---|---|"]
         lines += [
             f"| `{rel_path(m.directory, base)}` | {md_cell(' '.join(m.overrides)) or '—'} | "
-            f"{md_cell(m.reason)} |"
+            f"{md_cell(_relative_paths(m.reason, m.directory, base))} |"
             for m in report.missing
         ]
     else:

@@ -38,3 +38,15 @@ def test_readme_command_runs(tmp_path):
     assert rec.attrs["status"] == "completed"
     assert rec.attrs["problem"] == "Poisson1D"
     assert rec.eval["coords"].shape[1] == 1
+
+
+def test_readme_python_api_example_runs():
+    """The plain-Python example of the README's layout section trains and reports metrics."""
+    text = (ROOT / "README.md").read_text().split("## Layout", 1)[1]
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code.replace("print(result.final)", "final = result.final"), "README", "exec"),
+         namespace)
+    final = namespace["final"]
+    assert set(final) >= {"rel_l2", "mse", "max_abs"}
+    assert final["rel_l2"] < 0.05

@@ -29,6 +29,7 @@ def config_text(
     n_interior: int = 10000,
     sampler: str = "sobol",
     train_extra: dict[str, Any] | None = None,
+    top_extra: dict[str, Any] | None = None,
 ) -> str:
     """The YAML text of a resolved kanpde config (the keys the report looks at)."""
     widths = widths or [2, 10, 1]
@@ -55,6 +56,7 @@ def config_text(
         "dtype": "float64",
         "derivatives": "auto",
         "figures": True,
+        **(top_extra or {}),
     }
     return yaml.safe_dump(cfg, sort_keys=False)
 
@@ -82,6 +84,7 @@ def write_synthetic_run(
     sampler: str = "sobol",
     train_extra: dict[str, Any] | None = None,
     n_params_final: int | None = None,
+    top_extra: dict[str, Any] | None = None,
 ) -> Path:
     """A complete run.h5 with the given metrics on a small 2-D evaluation grid.
 
@@ -123,6 +126,7 @@ def write_synthetic_run(
         n_interior=n_interior,
         sampler=sampler,
         train_extra=train_extra,
+        top_extra=top_extra,
     )
     info: dict[str, Any] = {"class": model, "widths": widths}
     if model == "KAN":

@@ -176,6 +176,9 @@ def test_markdown_flags_bad_and_missing_runs(study: Path):
     mlp = [c.strip() for c in lines[3].strip("|").split("|")]
     assert mlp[4:7] == [str(MLP), f"{MLP / KAN_FINAL:.3f}", "2/3"]
 
+    # every path in the report is relative to the report folder
+    assert str(study) not in md and "from `../sweep`." in md
+    assert str(study) not in (out / "runs.csv").read_text()
     flagged = md.split("## Flagged runs")[1].split("## Missing runs")[0]
     assert "sweep/5/run.h5" in flagged and "diverged" in flagged
     assert "loss is not finite" in flagged
@@ -278,6 +281,26 @@ def test_keys_added_later_group_with_old_runs_at_their_neutral_value(tmp_path: P
     assert sorted(g.setting for g in groups if len(g.runs) == 1) == [
         "train.compile=true", "train.shards=2", "train.sparsity.l1=0.001",
     ]
+
+
+def test_recorded_study_rules_do_not_split_groups(tmp_path: Path, synth):
+    """A run that records the matching rule it was sized by (``match``) groups with one
+    that was sized by hand to the same model: the rule's outcome is in the model keys."""
+    rule = {"match": {"kan": {"widths": [2, 10, 1], "grid_size": 5}, "depth": 3,
+                      "baselines": {"mlp": {"activation": "tanh"}}}}
+    for seed, extra in enumerate([None, rule, rule]):
+        synth.write_run(tmp_path / f"r{seed}" / "run.h5", rel_l2=1e-3, mse=1e-6, wall=1.0,
+                        seed=seed, n_params=151, model="MLP", widths=[2, 10, 10, 1],
+                        top_extra=extra)
+    synth.write_run(tmp_path / "other" / "run.h5", rel_l2=1e-3, mse=1e-6, wall=1.0, seed=0,
+                    n_params=151, model="MLP", widths=[2, 10, 10, 1], n_interior=4096,
+                    top_extra=rule)
+    runs, bad = load_runs(find_run_files([tmp_path]))
+    assert not bad
+    groups = group_runs(runs)
+    assert sorted(len(g.runs) for g in groups) == [1, 3]
+    assert sorted(g.setting for g in groups) == ["train.n_interior=10000",
+                                                 "train.n_interior=4096"]
 
 
 def test_bad_metric_is_rejected(tmp_path: Path):
