@@ -13,7 +13,8 @@ from kanpde.app.assemble import (
     resolved_config,
 )
 from kanpde.app.cli import conf_dir, launch_time
+from kanpde.app.precheck import precheck, validate
 from kanpde.app.solve import solve
 
 __all__ = ["assemble_model", "build", "conf_dir", "construct", "launch_time", "periodic_axes",
-           "resolve_device", "resolved_config", "solve"]
+           "precheck", "resolve_device", "resolved_config", "solve", "validate"]

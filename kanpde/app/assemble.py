@@ -27,6 +27,7 @@ from kanpde.pde import HardConstraint, Periodic
 from kanpde.pde.registry import problem_class
 from kanpde.train import distributed
 from kanpde.train.config import TrainConfig
+from kanpde.train.setup import check_against_problem
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -210,4 +211,5 @@ def build(cfg: dict[str, Any]):
             if isinstance(c, Periodic):
                 train_cfg.loss_weights.setdefault(c.name, 0.0)
     sampler = construct(cfg["sampler"], "sampler")
+    check_against_problem(train_cfg, problem, model)
     return problem, model, sampler, train_cfg, device, dtype

@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 
 import kanpde.conf
 from kanpde.app.assemble import resolved_config
+from kanpde.app.precheck import precheck
 from kanpde.app.solve import solve
 from kanpde.core.errors import ConfigError
 from kanpde.report import main as report
@@ -129,6 +130,11 @@ def main() -> None:
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
     if not comm.is_main:
         sys.argv.extend(_quiet_rank_overrides(sys.argv[1:]))
+    try:
+        precheck(sys.argv[1:], path)  # before Hydra creates or writes anything
+    except ConfigError as exc:
+        print(f"kanpde: config error: {exc}", file=sys.stderr)
+        sys.exit(2)
     source = str(path) if os.environ.get("KANPDE_CONF") else "pkg://kanpde.conf"
     app = hydra.main(version_base="1.3", config_path=source, config_name="solve")(_task)
     app()

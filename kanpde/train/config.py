@@ -9,6 +9,7 @@ allowed.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -37,6 +38,8 @@ def _positive(value: Any, key: str, *, allow_zero: bool = False, integer: bool =
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if integer else "a number"
         raise ConfigError(f"{key}: expected {what}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{key}: must be a finite number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{key}: must be {bound}, got {value!r}")
@@ -90,6 +93,11 @@ class Phase:
                 )
         _choice(self.schedule, f"{key}.schedule", SCHEDULES)
         _positive(self.final_lr_factor, f"{key}.final_lr_factor")
+        if self.final_lr_factor > 1:
+            raise ConfigError(
+                f"{key}.final_lr_factor: the rate decays to lr * final_lr_factor, so it must "
+                f"lie in (0, 1], got {self.final_lr_factor!r}"
+            )
         _positive(self.max_iter, f"{key}.max_iter", integer=True)
         _positive(self.history_size, f"{key}.history_size", integer=True)
         _positive(self.damping, f"{key}.damping", allow_zero=True)

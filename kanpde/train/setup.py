@@ -13,13 +13,34 @@ from kanpde.train.weighting import LossBalancer
 
 
 def check_against_problem(config: TrainConfig, problem, model: nn.Module) -> None:
-    """ConfigError (ValueError for loss weights) naming the key when a setting does not fit
-    the problem or the model."""
+    """ConfigError naming the key when a setting does not fit the problem or the model:
+    loss weights of unknown terms, causal training without a time coordinate, a B-spline
+    order below the problem's derivative order, sparsity without a KAN, variable projection
+    of a nonlinear problem."""
     unknown = set(config.loss_weights) - set(problem.terms)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"train.loss_weights: unknown term(s) {sorted(unknown)}; "
             f"this problem's terms are {list(problem.terms)}"
+        )
+    name = type(problem).__name__
+    if config.causal.enabled and not getattr(problem.domain, "time_name", None):
+        raise ConfigError(
+            f"train.causal.enabled: causal training weights time slabs, and {name} has no "
+            f"time coordinate (its coordinates: {', '.join(problem.names)}); set it to false"
+        )
+    try:
+        kan, _ = kan_backbone(model)
+    except ValueError:
+        kan = None
+    order = max([problem.residual_order]
+                + [int(getattr(c, "order", 0) or 0) for c in problem.conditions])
+    if kan is not None and kan.basis == "bspline" and kan.spline_order < order:
+        raise ConfigError(
+            f"model.spline_order: {kan.spline_order} is too low for {name}, whose residual "
+            f"takes derivatives of order {order}: a B-spline of order k is piecewise of "
+            f"degree k, so its derivatives of order above k vanish; allowed: "
+            f"spline_order >= {order}"
         )
     if config.sparsity.active:
         try:

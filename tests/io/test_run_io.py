@@ -375,3 +375,58 @@ def test_reading_a_run_needs_no_torch(tmp_path: Path, synth) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+_KILLED_WRITER = """
+import os, sys, time, torch
+from kanpde.results import write as kio
+kw = torch.load(sys.argv[2], weights_only=False)
+real = kio._create_dataset
+def slow(*args, **kwargs):  # the temp file is half written when the marker appears
+    out = real(*args, **kwargs)
+    open(sys.argv[3], "w").close()
+    time.sleep(60)
+    return out
+kio._create_dataset = slow
+kio.write_run(sys.argv[1], **kw)
+"""
+
+
+def test_killed_during_write_the_previous_file_stays_readable(tmp_path: Path, synth) -> None:
+    """SIGKILL of a process in the middle of writing run.h5: the previous file is intact, the
+    half-written temp file is not taken for a run, and the next write succeeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kanpde.report.runs import find_run_files
+
+    path = tmp_path / "run.h5"
+    write_run(path, **_kw(synth))
+    before = path.read_bytes()
+    kw = _kw(synth)
+    kw["attrs"]["status"] = "interrupted"
+    torch.save(kw, tmp_path / "kw.pt")
+    marker = tmp_path / "writing"
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(path),
+                             str(tmp_path / "kw.pt"), str(marker)])
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, "the writer ended before it was killed"
+            assert time.monotonic() < deadline, "the writer never started writing"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    temps = [p for p in tmp_path.iterdir() if p.name.startswith(".run.h5.")]
+    assert len(temps) == 1 and temps[0].stat().st_size > 0  # killed mid-write
+    assert path.read_bytes() == before
+    rec = read_run(path)
+    assert rec.status == "completed"
+    assert find_run_files([tmp_path]) == [path]
+    write_run(path, **kw)
+    assert read_run(path).status == "interrupted"
