@@ -5,8 +5,10 @@
 from kanpde.problems.allen_cahn import AllenCahn
 from kanpde.problems.darcy import Darcy
 from kanpde.problems.heat import Heat
+from kanpde.problems.lshape import LShape
 from kanpde.problems.poisson import Poisson
 
-PROBLEMS = {"poisson": Poisson, "allen_cahn": AllenCahn, "darcy": Darcy, "heat": Heat}
+PROBLEMS = {"poisson": Poisson, "allen_cahn": AllenCahn, "darcy": Darcy, "heat": Heat,
+            "lshape": LShape}
 
-__all__ = ["PROBLEMS", "AllenCahn", "Darcy", "Heat", "Poisson"]
+__all__ = ["PROBLEMS", "AllenCahn", "Darcy", "Heat", "LShape", "Poisson"]

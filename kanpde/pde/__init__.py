@@ -1,8 +1,9 @@
 """The PDE side of kanpde: domains, samplers, conditions, derivatives and the Problem class.
 
 Nothing here knows about training or Hydra. A problem (see ``problems/``) subclasses
-:class:`Problem`, declares its :class:`Box` domain and its conditions, and writes its residual
-against the derivative accessor returned by :func:`make_derivatives`.
+:class:`Problem`, declares its domain (a :class:`Box`, or a planar :class:`Shape`:
+:class:`Disk`, :class:`Polygon` and their set operations) and its conditions, and writes its
+residual against the derivative accessor returned by :func:`make_derivatives`.
 """
 
 from kanpde.pde.conditions import Condition, Dirichlet, InitialValue, Neumann, Periodic
@@ -10,6 +11,7 @@ from kanpde.pde.constraint import HardConstraint
 from kanpde.pde.derivatives import ENGINES, Derivatives, make_derivatives
 from kanpde.pde.domain import Box, Face
 from kanpde.pde.exact import ExactSolution
+from kanpde.pde.geometry import Difference, Disk, Intersection, Polygon, Shape, Union
 from kanpde.pde.problem import Problem, check_positive, check_variant
 from kanpde.pde.rad import rad_probabilities, rad_resample
 from kanpde.pde.random_field import GaussianRandomField
@@ -33,7 +35,9 @@ __all__ = [
     "Box",
     "Condition",
     "Derivatives",
+    "Difference",
     "Dirichlet",
+    "Disk",
     "ExactSolution",
     "Face",
     "GaussianRandomField",
@@ -41,13 +45,17 @@ __all__ = [
     "HaltonSampler",
     "HardConstraint",
     "InitialValue",
+    "Intersection",
     "LHSSampler",
     "Neumann",
     "Periodic",
+    "Polygon",
     "Problem",
     "Sampler",
+    "Shape",
     "SobolSampler",
     "UniformSampler",
+    "Union",
     "check_positive",
     "check_variant",
     "make_derivatives",

@@ -1,6 +1,7 @@
 """Boundary and initial conditions: where their points live and the residual they impose.
 
-A condition has a ``name`` (its loss term), the faces it lives on, a ``kind`` ("boundary" for
+A condition has a ``name`` (its loss term), the faces it lives on (or the boundary of a
+planar :class:`~kanpde.pde.geometry.Shape`: Dirichlet and Neumann), a ``kind`` ("boundary" for
 spatial faces, "initial" for the slice ``t = t0``), and a pointwise residual written against
 the derivative accessor. The loss term is the mean square of that residual.
 
@@ -30,6 +31,7 @@ from torch import Tensor
 
 from kanpde.pde.derivatives import Derivatives
 from kanpde.pde.domain import Box, Face
+from kanpde.pde.geometry import Shape
 from kanpde.pde.sampling import Sampler, sample_faces
 
 Value = float | Callable[[Tensor], Tensor]
@@ -41,11 +43,15 @@ class Condition(ABC):
     kind = "boundary"
     order = 0  # highest derivative order the residual uses
 
-    def __init__(self, name: str, faces: Sequence[Face]) -> None:
+    def __init__(self, name: str, faces: Sequence[Face] | Shape) -> None:
         if not isinstance(name, str) or not name or name == "residual":
             raise ValueError(
                 f"condition name must be a non-empty string other than 'residual', got {name!r}"
             )
+        self.shape: Shape | None = None
+        if isinstance(faces, Shape):  # the whole boundary of a planar shape
+            self.name, self.faces, self.shape, self.box = name, (), faces, faces.bounds
+            return
         faces = tuple(faces)
         if not faces:
             raise ValueError(f"condition {name!r} needs at least one face")
@@ -58,11 +64,16 @@ class Condition(ABC):
 
     @property
     def measure(self) -> float:
-        """Total measure of the faces the points are drawn on."""
+        """Total measure of the faces (the perimeter of a shape) the points are drawn on."""
+        if self.shape is not None:
+            return self.shape.perimeter
         return float(sum(f.measure for f in self.faces))
 
     def sample(self, sampler: Sampler | str, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` points over the faces (split by measure): ``(n, d)`` float64."""
+        """``n`` points over the faces (split by measure), or uniform in arc length on a
+        shape's boundary: ``(n, d)`` float64."""
+        if self.shape is not None:
+            return self.shape.sample_boundary(n, seed, sampler)
         return sample_faces(sampler, self.faces, n, seed)
 
     def eval_points(self, x: Tensor) -> Tensor:
@@ -74,13 +85,14 @@ class Condition(ABC):
         """Pointwise residual ``(M, k)`` from the accessor at :meth:`eval_points`."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, faces={list(self.faces)})"
+        where = self.shape if self.shape is not None else list(self.faces)
+        return f"{type(self).__name__}({self.name!r}, on={where})"
 
 
 class Dirichlet(Condition):
-    """``u = g`` on the faces."""
+    """``u = g`` on the faces (or on the boundary of a shape)."""
 
-    def __init__(self, name: str, faces: Sequence[Face], value: Value = 0.0) -> None:
+    def __init__(self, name: str, faces: Sequence[Face] | Shape, value: Value = 0.0) -> None:
         super().__init__(name, faces)
         self.value = value
 
@@ -89,16 +101,23 @@ class Dirichlet(Condition):
 
 
 class Neumann(Condition):
-    """``du/dn = g`` on the faces (outward normal of the face each point lies on)."""
+    """``du/dn = g`` on the faces (outward normal of the face each point lies on) or on the
+    boundary of a shape (outward normal of its nearest boundary piece)."""
 
     order = 1
 
-    def __init__(self, name: str, faces: Sequence[Face], value: Value = 0.0) -> None:
+    def __init__(self, name: str, faces: Sequence[Face] | Shape, value: Value = 0.0) -> None:
         super().__init__(name, faces)
         self.value = value
 
     def residual(self, u: Derivatives) -> Tensor:
         x = u.coords.detach().cpu().numpy()
+        if self.shape is not None:  # the outward normal of the shape's nearest boundary piece
+            normal = torch.as_tensor(self.shape.outward_normals(x), dtype=u.value.dtype,
+                                     device=u.value.device)
+            names = self.shape.names
+            dn = normal[:, :1] * u.d(names[0]) + normal[:, 1:] * u.d(names[1])
+            return dn - _evaluate(self.value, u.coords, u.value)
         # The face of each point: the nearest one (corners belong to either; measure zero).
         dist = np.stack([f.distance(x) for f in self.faces], axis=1)  # (M, F)
         nearest = np.argmin(dist, axis=1)

@@ -1,7 +1,11 @@
-"""The Problem base class: a PDE on a box with conditions, a residual and a reference.
+"""The Problem base class: a PDE on a box (or a planar shape) with conditions, a residual and
+a reference.
 
 A problem is the PDE ``R[u](x) = 0`` on ``domain`` plus conditions ``B_k[u] = 0`` on faces of
-the domain. Its PINN loss is
+the domain. ``domain`` may also be a planar :class:`~kanpde.pde.geometry.Shape` (disk,
+polygon, set operations): interior points are then drawn in the shape, conditions live on its
+boundary, the model is scaled to its bounding box, and the test set is the grid points of
+that box inside the shape (no test grid: ``test_axes()`` is empty). Its PINN loss is
 
     L(theta) = w_residual * mean_i |R[u_theta](x_i)|^2 + sum_k w_k * mean_j |B_k[u_theta](x_kj)|^2
 
@@ -34,6 +38,7 @@ from torch import Tensor, nn
 from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives, make_derivatives
 from kanpde.pde.domain import Box
+from kanpde.pde.geometry import Shape
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children, split_count
 
 
@@ -63,15 +68,21 @@ class Problem(ABC):
 
     def __init__(
         self,
-        domain: Box,
+        domain: Box | Shape,
         conditions: Sequence[Condition],
         *,
         dim_out: int = 1,
         loss_weights: Mapping[str, float] | None = None,
         default_loss_weights: Mapping[str, float] | None = None,
     ) -> None:
+        self.shape: Shape | None = None
+        if isinstance(domain, Shape):  # a planar shape inside its bounding box
+            self.shape, domain = domain, domain.bounds
         if not isinstance(domain, Box):
-            raise ValueError(f"domain must be a kanpde.pde.Box, got {type(domain).__name__}")
+            raise ValueError(
+                f"domain must be a kanpde.pde.Box or a planar kanpde.pde.geometry.Shape, got "
+                f"{type(domain).__name__}"
+            )
         if isinstance(dim_out, bool) or int(dim_out) != dim_out or dim_out < 1:
             raise ValueError(f"dim_out must be a positive integer, got {dim_out!r}")
         conditions = list(conditions)
@@ -167,7 +178,11 @@ class Problem(ABC):
         Test coordinates are ``meshgrid(*axes, indexing="ij")`` flattened in C order, so
         ``u_ref.reshape([len(a) for _, a in axes] + [dim_out])`` is the field on the grid.
         The default is ``test_shape`` (101 per axis when unset) equispaced points per axis.
+        A problem on a :class:`Shape` has no test grid (``[]``): its test points are the
+        grid points of its bounding box that lie in the shape.
         """
+        if self.shape is not None:
+            return []
         shape = self.test_shape or (101,) * self.dim_in
         if len(shape) != self.dim_in:
             raise ValueError(f"test_shape {shape} needs one entry per coordinate {self.names}")
@@ -178,6 +193,13 @@ class Problem(ABC):
 
         Returns copies, so callers may modify them.
         """
+        if self._test_set is None and self.shape is not None:
+            counts = self.test_shape or (101,) * self.dim_in
+            mesh = np.meshgrid(*self.domain.grid_axes(counts), indexing="ij")
+            grid = np.stack([m.ravel() for m in mesh], axis=1).astype(np.float64)
+            coords = grid[self.shape.contains(grid)]
+            u_ref = np.asarray(self.reference_at(coords), dtype=np.float64)
+            self._test_set = (coords, u_ref.reshape(coords.shape[0], self.dim_out))
         if self._test_set is None:
             axes = [a for _, a in self.test_axes()]
             mesh = np.meshgrid(*axes, indexing="ij")
@@ -202,6 +224,16 @@ class Problem(ABC):
             )
         return u.detach().cpu().numpy()
 
+    def reference_at(self, coords: np.ndarray) -> np.ndarray:
+        """The reference solution at scattered points ``(n, dim_in)``: ``(n, dim_out)``
+        (the test set of a problem on a shape). The default evaluates :meth:`exact`."""
+        u = self.exact(torch.as_tensor(coords, dtype=torch.float64))
+        if u is None:
+            raise ValueError(
+                f"{type(self).__name__} has no exact solution; it must override reference_at()"
+            )
+        return u.detach().cpu().numpy()
+
     # ------------------------------------------------------------------------ collocation
     def sample_points(
         self,
@@ -219,7 +251,11 @@ class Problem(ABC):
         sampler = make_sampler(sampler)
         n_initial = n_boundary if n_initial is None else n_initial
         seeds = seed_children(seed, 1 + len(self.conditions))
-        out = {"residual": sampler.sample(self.domain, n_interior, seeds[0])}
+        if self.shape is not None:
+            interior = self.shape.sample_interior(n_interior, seeds[0], sampler)
+        else:
+            interior = sampler.sample(self.domain, n_interior, seeds[0])
+        out = {"residual": interior}
         counts: dict[str, int] = {}
         for kind, n in (("boundary", n_boundary), ("initial", n_initial)):
             group = [c for c in self.conditions if c.kind == kind]

@@ -126,7 +126,7 @@ def test_every_study_preset_passes_the_check():
     """The checks refuse nothing the shipped presets run (every job of every sweep)."""
     from kanpde.app.precheck import precheck
 
-    for preset in ("compare", "grid_sweep", "grid_sweep_mlp", "paper_poisson"):
+    for preset in ("compare", "grid_sweep", "grid_sweep_mlp", "lshape", "paper_poisson"):
         precheck(["-m", f"experiment={preset}", "hydra/launcher=local"], cli.conf_dir())
     for preset in ("allen_cahn_causal", "sinsin_symbolic"):
         precheck([f"experiment={preset}"], cli.conf_dir())
