@@ -216,8 +216,16 @@ def init_from_env(backend: str | None = None) -> Comm:
 
 
 def shutdown() -> None:
-    """Leave the process group (no-op when none was initialised)."""
+    """Leave the process group together (no-op when none was initialised).
+
+    A barrier first: a rank that tears its communicator down while a peer is still
+    writing results can abort in Gloo's threads at interpreter exit. A barrier that fails
+    (a peer already gone) is ignored: leaving is all that is left to do."""
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError:  # DistBackendError and friends
+            pass
         dist.destroy_process_group()
 
 

@@ -25,6 +25,8 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
     if problem == "custom":  # the README example of a problem of one's own
         monkeypatch.syspath_prepend(str(pathlib.Path(__file__).parents[2] / "examples"))
         overrides += ["problem._target_=custom_problem.Poisson1D", "model.widths=[1,5,1]"]
+    if problem == "kovasznay":  # three output fields (u, v, p)
+        overrides += ["model.widths=[2,5,3]"]
     cfg = compose_cfg(overrides)
     prob, model, sampler, train, device, dtype = build(cfg)
     assert prob.dim_in == cfg["model"]["widths"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -24,7 +25,10 @@ PROBLEMS = {
                            "problem.reference_cells=128"],
     "heat": ["problem=heat"],
     "heat_2d": ["problem=heat", "problem.variant=diffusion2d"],
+    "lshape": ["problem=lshape"],
+    "kovasznay": ["problem=kovasznay"],
 }
+DIMS = {"heat_2d": (3, 1), "kovasznay": (2, 3)}  # (inputs, outputs) where not (2, 1)
 MODELS = {
     "kan": ["model=kan"],
     "kan_chebyshev": ["model=kan", "model.basis=chebyshev"],
@@ -35,13 +39,12 @@ MODELS = {
 
 
 def _widths_for(problem: str, model: list[str]) -> list[str]:
-    if problem != "heat_2d":
+    if problem not in DIMS:
         return model
-    out = []
-    for o in model:
-        out.append(o.replace("widths=[2,", "widths=[3,"))
+    d_in, d_out = DIMS[problem]
+    out = [re.sub(r"widths=\[2,(.*),1\]", rf"widths=[{d_in},\g<1>,{d_out}]", o) for o in model]
     if not any("widths" in o for o in out):
-        out.append("model.widths=[3,6,1]")
+        out.append(f"model.widths=[{d_in},6,{d_out}]")
     return out
 
 
@@ -76,7 +79,7 @@ def test_every_problem_with_every_model(run, problem, model):
     assert np.isfinite(rec.final["rel_l2"]) and rec.final["rel_l2"] > 0
     ev = rec.eval
     n = ev["coords"].shape[0]
-    assert ev["u_pred"].shape == ev["u_ref"].shape == (n, 1)
+    assert ev["u_pred"].shape == ev["u_ref"].shape == (n, DIMS.get(problem, (2, 1))[1])
     assert rec.model_state, "model state missing"
     if model == "kan":  # bspline basis: grid schedule applies
         assert hist["grid_size"][-1] == 7  # the smoke grid schedule extends 5 -> 7 at step 4
