@@ -20,7 +20,7 @@ Variants:
 
 The test set is the reference grid (coordinates ordered ``(x, t)``). References are computed
 once and cached on disk (``$KANPDE_CACHE``, default ``~/.cache/kanpde``). All loss weights
-default to 1.
+default to 1. Learnable (inverse problems): ``reaction`` (``r``) and ``diffusion`` (``D``).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ class AllenCahn(Problem):
 
     name = "allen_cahn"
     variants = ("periodic", "dirichlet")
+    learnable = ("reaction", "diffusion")
 
     def __init__(
         self,
@@ -139,7 +140,7 @@ class AllenCahn(Problem):
 
     def residual(self, u: Derivatives) -> Tensor:
         v = u.value
-        return u.d("t") - self.diffusion * u.d2("x") + self.reaction * (v**3 - v)  # (N, 1)
+        return u.d("t") - self.coef("diffusion") * u.d2("x") + self.coef("reaction") * (v**3 - v)
 
     def output_transform(self, x: Tensor, u: Tensor) -> Tensor | None:
         if self.variant == "periodic":

@@ -20,6 +20,11 @@ Variants:
   on disk. Test set: the FV nodes restricted to the 129 x 129 grid of spacing 1/128. (As
   ``f = 1`` does not vanish at the corners, ``u`` has weak ``r^2 log r`` corner
   singularities; there the extrapolation is only second order, elsewhere fourth.)
+* ``constant``: ``a = permeability`` (2), ``u = sin(pi x) sin(pi y)``,
+  ``f = 2 pi^2 a sin(pi x) sin(pi y)``. Test set: the 101 x 101 grid.
+
+Learnable (inverse problems): ``permeability`` (variant ``constant``; the forcing keeps the
+true value).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class Darcy(Problem):
 
     name = "darcy"
     linear = True  # the residuals are affine in u and its derivatives
-    variants = ("smooth", "random_field")
+    variants = ("smooth", "random_field", "constant")
     constrained_terms = ("boundary",)
 
     def __init__(
@@ -62,6 +67,7 @@ class Darcy(Problem):
         sigma: float = 1.0,
         field_seed: int = 0,
         source: float = 1.0,
+        permeability: float = 2.0,
         reference_cells: int = 256,
         loss_weights: Mapping[str, float] | None = None,
         use_cache: bool = True,
@@ -72,6 +78,8 @@ class Darcy(Problem):
         if isinstance(field_seed, bool) or int(field_seed) != field_seed or field_seed < 0:
             raise ValueError(f"field_seed must be a non-negative integer, got {field_seed!r}")
         self.field_seed = int(field_seed)
+        self.permeability = check_positive("permeability", permeability)
+        self.learnable = ("permeability",) if variant == "constant" else ()
         self.source_value = float(source)
         if not math.isfinite(self.source_value):
             raise ValueError(f"source must be finite, got {source!r}")
@@ -91,7 +99,8 @@ class Darcy(Problem):
             if variant == "random_field"
             else None
         )
-        self.test_shape = (101, 101) if variant == "smooth" else (N_TEST_RANDOM, N_TEST_RANDOM)
+        self.test_shape = (N_TEST_RANDOM, N_TEST_RANDOM) if variant == "random_field" \
+            else (101, 101)
         domain = Box(("x", "y"), (0.0, 0.0), (1.0, 1.0))
         super().__init__(
             domain, [Dirichlet("boundary", domain.faces(), 0.0)], loss_weights=loss_weights
@@ -100,6 +109,9 @@ class Darcy(Problem):
     # ------------------------------------------------------------------------ coefficients
     def coefficient(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``a``, ``a_x``, ``a_y`` at coordinate columns ``(N, 1)``, each ``(N, 1)``."""
+        if self.variant == "constant":
+            zero = torch.zeros_like(x)
+            return zero + self.coef("permeability"), zero, zero
         if self.field is None:
             a = 1.0 / (1 + x**2 + y**2 + (x - 1) ** 2 + (y - 1) ** 2)
             return a, -2 * a**2 * (2 * x - 1), -2 * a**2 * (2 * y - 1)
@@ -111,6 +123,8 @@ class Darcy(Problem):
         """``f`` at coordinate columns ``(N, 1)``: ``(N, 1)``."""
         if self.field is not None:
             return torch.full_like(x, self.source_value)
+        if self.variant == "constant":  # known forcing: the true permeability
+            return 2 * PI**2 * self.permeability * torch.sin(PI * x) * torch.sin(PI * y)
         a, _, _ = self.coefficient(x, y)
         sx, cx, sy, cy = torch.sin(PI * x), torch.cos(PI * x), torch.sin(PI * y), torch.cos(PI * y)
         return 2 * PI**2 * a * sx * sy + 2 * PI * a**2 * (
@@ -119,6 +133,8 @@ class Darcy(Problem):
 
     def coefficient_np(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """``a`` on numpy arrays of equal shape (for the finite-volume reference)."""
+        if self.variant == "constant":
+            return np.full_like(x, self.permeability, dtype=np.float64)
         if self.field is None:
             return 1.0 / (1 + x**2 + y**2 + (x - 1) ** 2 + (y - 1) ** 2)
         return np.exp(self.field.numpy(np.stack([x, y], axis=-1)))

@@ -18,7 +18,8 @@ with ``kappa = diffusion``, default 0.1 (so ``u`` decays to ``e^{-2 pi^2 0.1} ~ 
 initial size by ``t = 1``). Test set: 41 x 41 x 11 (x, y, t) grid.
 
 Terms: ``residual``, ``initial`` (the slice ``t = 0``), ``boundary`` (zero Dirichlet on the
-spatial faces); all loss weights default to 1. Hard constraint:
+spatial faces); all loss weights default to 1. Learnable (inverse problems): ``diffusion``
+(the operator's ``D``; the forcing keeps the true one). Hard constraint:
 ``u = u0(x) + t * prod_i x_i (1 - x_i) * N``.
 """
 
@@ -50,6 +51,7 @@ class Heat(Problem):
     linear = True  # the residuals are affine in u and its derivatives
     variants = ("1d", "diffusion2d")
     constrained_terms = ("initial", "boundary")
+    learnable = ("diffusion",)
 
     def __init__(
         self,
@@ -87,8 +89,8 @@ class Heat(Problem):
         return 1.0 if self.variant == "1d" else 2 * PI**2 * self.diffusion
 
     def residual(self, u: Derivatives) -> Tensor:
-        r = u.d("t") - self.diffusion * u.laplacian()
-        if self.variant == "1d":
+        r = u.d("t") - self.coef("diffusion") * u.laplacian()
+        if self.variant == "1d":  # the forcing is known: it keeps the true D
             t, x = u.x("t"), u.x("x")
             r = r - torch.exp(-t) * (self.diffusion * PI**2 - 1) * torch.sin(PI * x)
         return r  # (N, 1)

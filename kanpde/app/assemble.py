@@ -1,6 +1,7 @@
 """From a plain config (``conf/solve.yaml`` composed, as a dict) to the objects of a solve.
 
     problem = instantiate(cfg.problem)                 # a kanpde.pde.Problem
+    problem.add_observations(...), problem.learn(...)  # cfg.data, cfg.learn (inverse problems)
     model   = T(x, net(E(S(x))))                       # backbone, embeddings, scaling, constraint
     sampler = instantiate(cfg.sampler)
     train   = TrainConfig.from_dict(cfg.train)         # validated
@@ -24,6 +25,7 @@ from kanpde.app.study_rules import apply_study_rules
 from kanpde.core.errors import ConfigError
 from kanpde.models import Embedded, FourierEmbedding, PeriodicEmbedding, ScaledModel
 from kanpde.pde import HardConstraint, Periodic
+from kanpde.pde.observations import generate_observations, load_observations
 from kanpde.pde.registry import problem_class
 from kanpde.train import distributed
 from kanpde.train.config import TrainConfig
@@ -175,6 +177,43 @@ def assemble_model(cfg: dict[str, Any], problem):
     return model
 
 
+DATA_KEYS = ("file", "n", "noise", "components", "seed", "weight")
+
+
+def attach_inverse(cfg: dict[str, Any], problem) -> None:
+    """Add the configured observations (``data``) as a loss term and make the ``learn``
+    coefficients trainable; bad settings are ConfigErrors naming the key."""
+    data = dict(cfg.get("data") or {})
+    for key in data:
+        if key not in DATA_KEYS:
+            raise ConfigError(f"data.{key}: unknown key; allowed keys: {', '.join(DATA_KEYS)}")
+    file, n = data.get("file"), data.get("n", 0) or 0
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ConfigError(f"data.n: expected an integer >= 0, got {n!r}")
+    if file is not None and n:
+        raise ConfigError("data.file: give observations from a file or data.n > 0 generated "
+                          "from the reference, not both")
+    if file is not None or n:
+        key = "data.file" if file is not None else "data.n"
+        try:
+            if file is not None:
+                obs = load_observations(file, data.get("components"), problem.dim_out)
+            else:
+                obs = generate_observations(problem, n, float(data.get("noise", 0.0)),
+                                            int(data.get("seed", 0)), data.get("components"))
+            problem.add_observations(obs, weight=data.get("weight", 1.0))
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from exc
+    learn = cfg.get("learn") or {}
+    if not isinstance(learn, dict):
+        raise ConfigError(f"learn: expected a mapping {{name: initial value}}, got {learn!r}")
+    if learn:
+        try:
+            problem.learn(learn)
+        except ValueError as exc:
+            raise ConfigError(f"learn: {exc}") from exc
+
+
 def resolve_rules(cfg: dict[str, Any], problem) -> dict[str, Any]:
     """``cfg`` with the study rules (grid ladder, parameter matching) resolved for ``problem``."""
     return apply_study_rules(cfg, build_embeddings(cfg, problem)[1])
@@ -193,6 +232,7 @@ def build(cfg: dict[str, Any]):
     device = rank_device(resolve_device(cfg["device"]), distributed.current())
     dtype = resolve_dtype(cfg["dtype"])
     problem = construct(cfg["problem"], "problem")
+    attach_inverse(cfg, problem)
     cfg = resolve_rules(cfg, problem)
     train_cfg = TrainConfig.from_dict(cfg["train"])
     widths = list(cfg["model"].get("widths") or [])

@@ -25,6 +25,31 @@ def model_description(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if isinstance(v, int | float | str | list | bool)}
 
 
+def inverse_record(problem, result, cfg: dict[str, Any]
+                   ) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
+    """Final metrics, run attributes and extra groups with the learned coefficients and the
+    data term: ``coef_<name>`` (learned) and ``coef_<name>_rel_error`` (against the true
+    value) join the metrics, ``coef_<name>_true`` / ``_initial`` the attributes, and the
+    group ``/coefficients`` holds ``<name>: [learned, true, initial]``."""
+    final, attrs, extra = dict(result.final), {}, {}
+    if result.coefficients:
+        true = problem.true_coefficients()
+        initial = {k: float(v) for k, v in (cfg.get("learn") or {}).items()}
+        group = {}
+        for name, value in result.coefficients.items():
+            final[f"coef_{name}"] = value
+            final[f"coef_{name}_rel_error"] = abs(value - true[name]) / abs(true[name])
+            attrs[f"coef_{name}_true"] = true[name]
+            attrs[f"coef_{name}_initial"] = initial[name]
+            group[name] = [value, true[name], initial[name]]
+        extra["coefficients"] = group
+    data = [c for c in problem.conditions if c.kind == "data"]
+    if data:
+        attrs["data_points"] = data[0].observations.n
+        attrs["data_source"] = data[0].observations.source
+    return final, attrs, extra
+
+
 def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
     """Train, write ``run_dir/run.h5`` and the figures; return the run status."""
     problem, model, sampler, train_cfg, device, dtype = build(cfg)
@@ -49,7 +74,7 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
     if not comm.is_main:  # rank 0 writes the run
         return result.status
     coords = result.test.coords
-    extra = {}
+    final, coef_attrs, extra = inverse_record(problem, result, cfg)
     edges = edge_functions(model, train_cfg.edge_samples)
     if edges is not None:
         extra["edges"] = edges
@@ -77,9 +102,10 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
             "derivatives": cfg["derivatives"],
             "world_size": comm.world_size,
             "n_shards": trainer.n_shards,
+            **coef_attrs,
         },
         history=result.history,
-        final=result.final,
+        final=final,
         eval_fields={
             "coords": coords,
             "u_pred": result.u_pred,
@@ -97,7 +123,8 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
             figures(path)
         except Exception as exc:  # a figure must never cost the result
             log.warning("figures failed: %s", exc)
-    summary = "  ".join(f"{k}={v:.3e}" for k, v in result.final.items())
+    summary = "  ".join(f"{k}={v:.6g}" if k.startswith("coef_") and not k.endswith("error")
+                        else f"{k}={v:.3e}" for k, v in final.items())
     log.info("%s after %d steps in %.1f s: %s -> %s", result.status, result.steps,
              result.wall_time_s, summary, path)
     if result.status != "completed":

@@ -6,10 +6,11 @@ Suites: ``models`` (training and physics-informed steps with nested autograd), `
 (the KAN-paper Poisson solve: KAN with grid schedule vs matched MLP and SIREN, time to
 accuracy with jets and with nested autograd), ``distributed`` (data-parallel step time and
 speedup on 1 vs 2 gloo processes over a large collocation set), ``gauss_newton`` (Gauss-Newton
-against L-BFGS, KAN against MLP, on the four benchmark problems at equal time budgets).
+against L-BFGS, KAN against MLP, on the four benchmark problems at equal time budgets),
+``inverse`` (PDE coefficients recovered from noisy observations).
 Benchmarks print figures; tests never assert timings.
 """
 
-SUITES = ("models", "jets", "contraction", "poisson", "distributed", "gauss_newton")
+SUITES = ("models", "jets", "contraction", "poisson", "distributed", "gauss_newton", "inverse")
 
 __all__ = ["SUITES"]

@@ -7,6 +7,7 @@ writes, next to ``run.h5`` unless ``out_dir`` is given, whichever of these the f
     loss.png      total loss and every ``loss_<term>`` vs step (log y); dotted lines mark
                   the steps where ``grid_size`` changes (KAN grid extension)
     error.png     rel_l2 (and rel_h1 when present) vs step and vs wall time (log y)
+    coefficients.png  learned PDE coefficients (``coef_<name>``) vs step, true values dashed
     solution.png  prediction / reference / |error| on the evaluation grid ``eval/axes``:
                   1 coordinate  -> line plots;
                   2 coordinates -> maps; for space-time (a coordinate named "t") x is
@@ -41,11 +42,12 @@ from kanpde.figures.fields import (
     slices_figure,
     solution_figure,
 )
-from kanpde.figures.history import error_figure, loss_figure
+from kanpde.figures.history import coefficients_figure, error_figure, loss_figure
 from kanpde.figures.style import save_figure
 from kanpde.results import RunRecord, read_run
 
 __all__ = [
+    "coefficients_figure",
     "edges_figure",
     "error_figure",
     "figures",
@@ -61,6 +63,7 @@ __all__ = [
 BUILDERS: tuple[tuple[str, Callable[[RunRecord], Figure | None]], ...] = (
     ("loss.png", loss_figure),
     ("error.png", error_figure),
+    ("coefficients.png", coefficients_figure),
     ("solution.png", solution_figure),
     ("slices.png", slices_figure),
     ("edges.png", edges_figure),

@@ -88,3 +88,26 @@ def error_figure(record: RunRecord) -> Figure | None:
         ax.legend(fontsize="small")
     fig.suptitle(run_title(record))
     return fig
+
+
+def coefficients_figure(record: RunRecord) -> Figure | None:
+    """Each learned coefficient ``coef_<name>`` vs step, its true value (the attribute
+    ``coef_<name>_true``) dashed; None when the run learned none."""
+    h = record.history
+    names = [k.removeprefix("coef_") for k in h if k.startswith("coef_")]
+    if not names:
+        return None
+    steps = history_steps(record)
+    fig = new_figure(4.6 * len(names), 3.8)
+    for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names, strict=True):
+        y = np.asarray(h[f"coef_{name}"], dtype=np.float64)
+        ax.plot(steps, y, lw=1.6, label="learned")
+        true = record.attrs.get(f"coef_{name}_true")
+        if true is not None:
+            ax.axhline(float(true), color="k", ls="--", lw=1.0, label="true")
+        ax.set_xlabel("step")
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(run_title(record))
+    return fig

@@ -6,12 +6,20 @@ Nothing here knows about training or Hydra. A problem (see ``problems/``) subcla
 residual against the derivative accessor returned by :func:`make_derivatives`.
 """
 
+from kanpde.pde.coefficients import Coefficients
 from kanpde.pde.conditions import Condition, Dirichlet, InitialValue, Neumann, Periodic
 from kanpde.pde.constraint import HardConstraint
 from kanpde.pde.derivatives import ENGINES, Derivatives, make_derivatives
 from kanpde.pde.domain import Box, Face
 from kanpde.pde.exact import ExactSolution
 from kanpde.pde.geometry import Difference, Disk, Intersection, Polygon, Shape, Union
+from kanpde.pde.observations import (
+    DataCondition,
+    Observations,
+    generate_observations,
+    load_observations,
+    save_observations,
+)
 from kanpde.pde.problem import Problem, check_positive, check_variant
 from kanpde.pde.rad import rad_probabilities, rad_resample
 from kanpde.pde.random_field import GaussianRandomField
@@ -33,7 +41,9 @@ __all__ = [
     "ENGINES",
     "SAMPLERS",
     "Box",
+    "Coefficients",
     "Condition",
+    "DataCondition",
     "Derivatives",
     "Difference",
     "Dirichlet",
@@ -48,6 +58,7 @@ __all__ = [
     "Intersection",
     "LHSSampler",
     "Neumann",
+    "Observations",
     "Periodic",
     "Polygon",
     "Problem",
@@ -58,11 +69,14 @@ __all__ = [
     "Union",
     "check_positive",
     "check_variant",
+    "generate_observations",
+    "load_observations",
     "make_derivatives",
     "make_sampler",
     "rad_probabilities",
     "rad_resample",
     "sample_face",
     "sample_faces",
+    "save_observations",
     "split_count",
 ]

@@ -22,7 +22,11 @@ Collocation (``sample_points``): ``n_interior`` points in the domain for the res
 of the faces each one samples (a periodic condition samples only its low face; each of its
 points is a pair); ``n_initial`` points (default ``n_boundary``) shared by the initial-slice
 conditions. The points of every term are drawn with an independent seed derived from
-``seed``.
+``seed``; the rows of a data term (observations) are fixed.
+
+Inverse problems: :meth:`Problem.add_observations` adds measured values as a loss term
+(:mod:`kanpde.pde.observations`); :meth:`Problem.learn` makes coefficients the problem lists
+in :attr:`Problem.learnable` trainable (:mod:`kanpde.pde.coefficients`).
 """
 
 from __future__ import annotations
@@ -39,10 +43,11 @@ from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives, make_derivatives
 from kanpde.pde.domain import Box
 from kanpde.pde.geometry import Shape
+from kanpde.pde.inverse import InverseProblem
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children, split_count
 
 
-class Problem(ABC):
+class Problem(InverseProblem, ABC):
     """Base class of every PDE problem (see the module docstring).
 
     Class attributes a subclass may set:
@@ -56,6 +61,8 @@ class Problem(ABC):
         linear: True when every residual (PDE and conditions) is affine in the solution and
             its derivatives, and :meth:`output_transform` affine in the network output
             (what Gauss-Newton's variable projection needs).
+        learnable: names of the scalar coefficients (float attributes) that :meth:`learn`
+            may make trainable; the residual reads them through :meth:`coef`.
     """
 
     name: str = "problem"
@@ -65,6 +72,7 @@ class Problem(ABC):
     constrained_terms: tuple[str, ...] = ()
     test_shape: tuple[int, ...] | None = None
     linear: bool = False
+    learnable: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -108,6 +116,7 @@ class Problem(ABC):
                 weights[k] = v
         self.loss_weights: dict[str, float] = weights
         self._test_set: tuple[np.ndarray, np.ndarray] | None = None
+        self.learned = None  # the Coefficients made trainable by learn()
 
     # ------------------------------------------------------------------------ description
     @property
@@ -250,7 +259,7 @@ class Problem(ABC):
         """
         sampler = make_sampler(sampler)
         n_initial = n_boundary if n_initial is None else n_initial
-        seeds = seed_children(seed, 1 + len(self.conditions))
+        seeds = seed_children(seed, 1 + sum(c.kind != "data" for c in self.conditions))
         if self.shape is not None:
             interior = self.shape.sample_interior(n_interior, seeds[0], sampler)
         else:
@@ -262,8 +271,12 @@ class Problem(ABC):
             if group:
                 for c, m in zip(group, split_count(n, [c.measure for c in group]), strict=True):
                     counts[c.name] = m
-        for c, s in zip(self.conditions, seeds[1:], strict=True):
+        data = [c for c in self.conditions if c.kind == "data"]  # fixed rows, no seed
+        for c, s in zip([c for c in self.conditions if c.kind != "data"], seeds[1:],
+                        strict=True):
             out[c.name] = c.sample(sampler, counts[c.name], s)
+        for c in data:
+            out[c.name] = c.sample()
         return {k: torch.as_tensor(v, dtype=torch.float64) for k, v in out.items()}
 
     # ------------------------------------------------------------------------ losses
@@ -284,9 +297,12 @@ class Problem(ABC):
         out: dict[str, Tensor] = {}
         for term, pts in points.items():
             x = torch.as_tensor(pts).to(dtype=dtype, device=device)
-            if x.dim() != 2 or x.shape[1] != self.dim_in:
+            width = self.dim_in
+            if term != "residual":
+                width += getattr(self.condition(term), "payload_columns", 0)
+            if x.dim() != 2 or x.shape[1] != width:
                 raise ValueError(
-                    f"points[{term!r}] must have shape (N, {self.dim_in}), got {tuple(x.shape)}"
+                    f"points[{term!r}] must have shape (N, {width}), got {tuple(x.shape)}"
                 )
             if term == "residual":
                 u = make_derivatives(
@@ -308,7 +324,7 @@ class Problem(ABC):
                     pairs=self.mixed_derivatives,
                     order=c.order,
                 )
-                r = c.residual(u)
+                r = c.residual(u, x[:, self.dim_in:]) if width > self.dim_in else c.residual(u)
             out[term] = r.unsqueeze(1) if r.dim() == 1 else r
         return out
 

@@ -39,10 +39,10 @@ from kanpde.report.groups import Group, group_runs
 from kanpde.report.runs import METRICS, BadRun, RunSummary, find_run_files, load_runs
 from kanpde.report.sweeps import MissingRun, find_missing
 from kanpde.report.tables import (
-    RUN_COLUMNS,
     markdown_table,
     md_cell,
     rel_path,
+    run_columns,
     run_rows,
     summary_columns,
     summary_rows,
@@ -167,7 +167,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     write_csv(out / "summary.csv", summary_rows(report.groups), summary_columns())
-    write_csv(out / "runs.csv", run_rows(report.groups, out), RUN_COLUMNS)
+    rows = run_rows(report.groups, out)
+    write_csv(out / "runs.csv", rows, run_columns(rows))
     written += [out / "summary.csv", out / "runs.csv"]
     figs: list[Path] = []
     if figures:

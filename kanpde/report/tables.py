@@ -130,8 +130,16 @@ def run_rows(groups: Sequence[Group], base: Path | None = None) -> list[dict[str
             }
             for name in METRICS:
                 row[name] = r.metrics.get(name, math.nan)
+            row.update({k: v for k, v in r.metrics.items() if k.startswith("coef_")})
             rows.append(row)
     return rows
+
+
+def run_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """:data:`RUN_COLUMNS`, then the learned-coefficient columns (``coef_<name>``,
+    ``coef_<name>_rel_error``) any run has, sorted."""
+    extra = sorted({k for row in rows for k in row if k.startswith("coef_")})
+    return [*RUN_COLUMNS, *extra]
 
 
 def _sci(v: float) -> str:

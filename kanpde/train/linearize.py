@@ -19,6 +19,10 @@ components ``k``, in that order. Gauss-Newton methods minimize the linear model
     the double-backward trick (``d/dw <J^T w, v>``), with KAN layers on their twice
     differentiable PyTorch contractions; matrix-free only (no explicit ``J``).
 
+Parameters outside the recorded layers (in tape mode: a problem's learned coefficients, at
+most ``MAX_EXTRA`` numbers) get their columns of ``J`` by the double-backward trick, one
+backward pass each: ``J[:, c] = d/dw (d <rho(theta), w> / d theta_c)``.
+
 Row folding: a term evaluated on ``M`` stored points may run the model on ``Q = c M`` points
 (a periodic condition evaluates each point pair as its low-face point in the first ``M`` rows
 and its high-face point in the next ``M``): evaluation row ``q`` feeds residual row
@@ -37,6 +41,7 @@ from kanpde.models.fused_jet import twice_differentiable
 from kanpde.models.tape import Record, Tape, jacobian_blocks, tangent
 
 MODES = ("tape", "autograd")
+MAX_EXTRA = 64  # tape mode: parameters outside the recorded layers (columns by autograd)
 
 
 class TapeUnsupported(RuntimeError):
@@ -97,6 +102,54 @@ class Linearization:
             off += p.numel()
         self.n_params = off
         self._h: tuple[Tensor, list[Tensor], list[int]] | None = None  # autograd: J^T w
+        self._extra: list[nn.Parameter] = []
+        self._extra_cols: Tensor | None = None  # (R, n_extra), computed on first use
+        if mode == "tape":
+            covered = {id(p) for t in terms for rec in t.records
+                       for p in rec.layer.parameters(recurse=False)}
+            self._extra = [p for p in self.params if id(p) not in covered]
+            n_extra = sum(p.numel() for p in self._extra)
+            if n_extra > MAX_EXTRA:
+                raise TapeUnsupported(
+                    f"{n_extra} parameters lie outside the layers the tape records (at most "
+                    f"{MAX_EXTRA} get their Jacobian columns by autograd)"
+                )
+
+    def _extra_columns(self) -> Tensor:
+        """``J``'s columns of the parameters outside the recorded layers: ``(R, n_extra)``
+        in the order of :attr:`_extra` (module docstring)."""
+        if self._extra_cols is None:
+            with torch.enable_grad():
+                self._extra_cols = self._extra_columns_now()
+        return self._extra_cols
+
+    def _extra_columns_now(self) -> Tensor:
+        cols: list[Tensor] = []
+        w = torch.zeros_like(self.rho, requires_grad=True)
+        total = None
+        for t in self._terms:
+            if t.r.requires_grad:
+                m, k = t.shape
+                part = (t.r * t.scale.unsqueeze(1) * w[t.rows].view(m, k)).sum()
+                total = part if total is None else total + part
+        grads = (torch.autograd.grad(total, self._extra, create_graph=True,
+                                     allow_unused=True)
+                 if total is not None else [None] * len(self._extra))
+        for g, p in zip(grads, self._extra, strict=True):
+            flat = None if g is None else g.reshape(-1)
+            for i in range(p.numel()):
+                col = None
+                if flat is not None and flat[i].requires_grad:
+                    (col,) = torch.autograd.grad(flat[i], w, retain_graph=True,
+                                                 allow_unused=True)
+                cols.append(torch.zeros_like(self.rho) if col is None else col.detach())
+        return torch.stack(cols, dim=1) if cols else self.rho.new_zeros(self.n_rows, 0)
+
+    def _extra_index(self) -> Tensor:
+        """Columns of ``J`` (in ``params`` order) of :attr:`_extra`, flattened."""
+        idx = [torch.arange(self._offsets[id(p)], self._offsets[id(p)] + p.numel())
+               for p in self._extra]
+        return torch.cat(idx) if idx else torch.zeros(0, dtype=torch.long)
 
     def output_call(self) -> Record | None:
         """The last recorded layer call of the PDE residual term (the output layer), if any."""
@@ -157,6 +210,8 @@ class Linearization:
                         if col is not None:
                             _, c0, size = col
                             blk.add_to(rows[:, kk, c0 : c0 + size], m)
+        if self._extra:
+            jac[:, self._extra_index().to(jac.device)] = self._extra_columns()
         return jac
 
     def jvp(self, v: Tensor) -> Tensor:
@@ -190,6 +245,8 @@ class Linearization:
                     if acc is not None:
                         rows[:, kk] += _fold(acc, m, t.name)
             rows.mul_(t.scale.unsqueeze(1))
+        if self._extra:
+            out += self._extra_columns() @ v[self._extra_index().to(v.device)]
         return out
 
     def vjp(self, u: Tensor) -> Tensor:

@@ -50,4 +50,5 @@ class TrainResult:
     steps: int
     wall_time_s: float
     train_time_s: float
+    coefficients: dict[str, float] = field(default_factory=dict)  # learned values, if any
     extra: dict[str, Any] = field(default_factory=dict)

@@ -23,7 +23,6 @@ logs progress and writes checkpoints (which hold every shard's points).
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from pathlib import Path
@@ -37,9 +36,8 @@ from kanpde.models.compiled import CompiledModel
 from kanpde.models.kan_layer import KANLayer
 from kanpde.native import native_status
 from kanpde.train import distributed
-from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.collocation import Collocation
-from kanpde.train.config import ConfigError, Phase, TrainConfig
+from kanpde.train.config import Phase, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.first_order import first_order_step
 from kanpde.train.gauss_newton import GaussNewton
@@ -48,6 +46,7 @@ from kanpde.train.guard import Snapshot, healthy
 from kanpde.train.history import append_row
 from kanpde.train.least_squares import LeastSquaresStep
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
+from kanpde.train.run_checkpoint import resume_run, write_checkpoint
 from kanpde.train.run_state import Run, TrainResult, initial_state
 from kanpde.train.setup import check_against_problem, make_balancer
 from kanpde.train.sparsity import sparsity_penalty
@@ -93,6 +92,11 @@ class Trainer:
         self.device = torch.device(device)
         self.dtype = dtype
         self.model = model.to(self.device, self.dtype)
+        # what the optimizers train: the model, and the problem's learned coefficients
+        self.coefficients = problem.learned
+        self.trained = torch.nn.ModuleDict({"model": self.model})
+        if self.coefficients is not None:
+            self.trained["coefficients"] = self.coefficients.to(self.device, self.dtype)
         self.sampler = sampler
         self.cfg = config
         self.seed = int(seed)
@@ -113,7 +117,7 @@ class Trainer:
         self._last_pointwise: dict[str, torch.Tensor] = {}
         check_against_problem(config, problem, self.model)
         self.balancer = make_balancer(problem, config, self.comm)
-        self.comm.broadcast_module(self.model)  # replicas start equal
+        self.comm.broadcast_module(self.trained)  # replicas start equal
         if (config.grid.extend_at or config.grid.update_every) and not has_grid(self.model):
             log.info("model has no KAN grid: the grid schedule is ignored")
         # Gauss-Newton phases train the model itself (not a compiled view)
@@ -173,35 +177,11 @@ class Trainer:
         ckpt = self.run_dir / CHECKPOINT_NAME if self.run_dir is not None else None
         run = Run(colloc, test, ckpt, initial_state())
         if cfg.resume:
-            self._resume(run)
+            resume_run(self, run)
         run.bar = tqdm(total=cfg.total_steps, initial=run.st["step"],
                        disable=not (cfg.progress and self.comm.is_main),
                        dynamic_ncols=True, mininterval=1.0, desc="kanpde")
         return run
-
-    def _resume(self, run: Run) -> None:
-        if run.ckpt is None or not run.ckpt.is_file():
-            raise ConfigError(
-                f"train.resume: true but there is no checkpoint at {run.ckpt}; run "
-                "without resume, or point hydra.run.dir at the run directory to continue"
-            )
-        ck = load_checkpoint(run.ckpt)
-        if ck.get("n_shards", 1) != self.n_shards:
-            raise ConfigError(
-                f"train.shards: the checkpoint {run.ckpt} holds {ck.get('n_shards', 1)} "
-                f"collocation shards, this run uses {self.n_shards}; resume with "
-                f"train.shards={ck.get('n_shards', 1)} (a multiple of the process count)"
-            )
-        self._restore_model(ck["model"], ck["grid_size"])
-        run.colloc.load_global_state(ck["points"])
-        bal = dict(ck["balancer"])
-        if bal["rba"] is not None:
-            bal["rba"] = distributed.shard_slice(bal["rba"], self.n_shards, run.colloc.shards)
-        self.balancer.load_state_dict(bal, self.device)
-        run.st.update(ck["state"])
-        run.optimizer_state = ck["optimizer"]
-        if self.comm.is_main:
-            log.info("resumed from %s at step %d", run.ckpt, run.st["step"])
 
     def _run_phase(self, run: Run, phase: Phase, stop: StopSignal):
         """The steps of one phase (from ``st["local"]``); returns its optimizer."""
@@ -210,7 +190,7 @@ class Trainer:
         if run.optimizer_state is not None:
             opt.load_state_dict(run.optimizer_state)
             run.optimizer_state = None
-        good = Snapshot(self.model, opt, self.balancer)
+        good = Snapshot(self.trained, opt, self.balancer)
         while st["local"] < phase.steps:
             st["train_time"] = stop.agree(st["train_time"], self.comm, self.device)
             if stop.requested or out_of_time(st["train_time"], cfg.max_time_s):
@@ -227,18 +207,18 @@ class Trainer:
                 del terms_graph
             if changed:
                 opt = self._new_optimizer(phase, st)
-                good = Snapshot(self.model, opt, self.balancer)
+                good = Snapshot(self.trained, opt, self.balancer)
             lr = scheduled_lr(phase, cfg.lr, st["local"]) * st["lr_scale"]
             set_lr(opt, lr)
             t0 = time.perf_counter()
             loss, terms = self._step(opt, phase.optimizer, colloc.points)
             st["train_time"] += time.perf_counter() - t0
-            if not healthy(loss, st["ref_loss"], self.model, self.comm, self.device):
+            if not healthy(loss, st["ref_loss"], self.trained, self.comm, self.device):
                 if self._rollback(run, good, opt, phase, loss, lr):
                     break
                 continue
             self.balancer.after_step(self._last_pointwise, colloc.points["residual"])
-            good = Snapshot(self.model, opt, self.balancer)
+            good = Snapshot(self.trained, opt, self.balancer)
             self._advance(run, loss, terms, lr, opt)
         return opt
 
@@ -247,7 +227,7 @@ class Trainer:
         """Undo a bad step (NaN guard); True when the run is diverged."""
         cfg, st = self.cfg, run.st
         st["rollbacks"] += 1
-        good.restore(self.model, opt, self.balancer, self.device)
+        good.restore(self.trained, opt, self.balancer, self.device)
         st["lr_scale"] *= cfg.rollback_lr_factor
         if st["rollbacks"] > cfg.max_rollbacks:
             run.status = "diverged"
@@ -283,7 +263,7 @@ class Trainer:
                 run.bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{metrics['rel_l2']:.2e}",
                                     G=grid_size_of(self.model), refresh=False)
         if run.ckpt is not None and (st["step"] % cfg.checkpoint_every == 0 or last):
-            self._checkpoint(run, opt)
+            write_checkpoint(self, run, opt)
 
     def _stopped(self, run: Run, opt, stop: StopSignal) -> bool:
         """After a phase: the time budget or a signal ends the run (with a checkpoint)."""
@@ -302,7 +282,7 @@ class Trainer:
         else:
             return False
         if run.ckpt is not None:
-            self._checkpoint(run, opt)
+            write_checkpoint(self, run, opt)
         return True
 
     def _finish(self, run: Run, t_wall: float) -> TrainResult:
@@ -319,6 +299,7 @@ class Trainer:
             status=run.status, message=run.message, history=history, final=metrics,
             u_pred=u_pred, test=run.test, steps=st["step"],
             wall_time_s=time.perf_counter() - t_wall, train_time_s=st["train_time"],
+            coefficients={} if self.coefficients is None else self.coefficients.values(),
         )
 
     # ------------------------------------------------------------- helpers
@@ -332,22 +313,15 @@ class Trainer:
 
     def _new_optimizer(self, phase, st) -> torch.optim.Optimizer | GaussNewton:
         lr = scheduled_lr(phase, self.cfg.lr, st["local"]) * st["lr_scale"]
-        return make_optimizer(phase, self.model.parameters(), lr, self.comm)
+        return make_optimizer(phase, self.trained.parameters(), lr, self.comm)
 
     def _step(self, opt, kind: str, points) -> tuple[float, dict[str, float]]:
         if kind == "gauss_newton":
             loss, terms, self._last_pointwise = self._least_squares.step(opt, points)
         else:
             loss, terms, self._last_pointwise = first_order_step(
-                opt, kind, lambda: self.loss(points), self.model, self.comm)
+                opt, kind, lambda: self.loss(points), self.trained, self.comm)
         return loss, terms
-
-    def _restore_model(self, state: dict[str, torch.Tensor], grid_size: int | None) -> None:
-        if grid_size is not None and grid_size_of(self.model) != grid_size:
-            with torch.no_grad():
-                self.model.extend_grid(grid_size)
-        self.model.load_state_dict(state)
-        self.model.to(self.device, self.dtype)
 
     def _record(self, run: Run, lr: float | None) -> dict[str, float]:
         """Evaluate (rank 0) and append a history row."""
@@ -367,32 +341,14 @@ class Trainer:
         for t in self.problem.terms:
             row[f"loss_{t}"] = st["last_terms"].get(t, float("nan"))
         row.update(self.balancer.log_row())
+        if self.coefficients is not None:
+            row.update({f"coef_{k}": v for k, v in self.coefficients.values().items()})
         row.update(metrics)
         append_row(st["history"], row)
         if self.comm.is_main:
+            coefs = "".join(f"  {k[5:]}={v:.6g}" for k, v in row.items() if k.startswith("coef_"))
             log.info(
-                "step %d  loss %.3e  rel_l2 %.3e  G=%s", st["step"], st["last_loss"],
-                metrics["rel_l2"], row["grid_size"],
+                "step %d  loss %.3e  rel_l2 %.3e  G=%s%s", st["step"], st["last_loss"],
+                metrics["rel_l2"], row["grid_size"], coefs,
             )
         return metrics
-
-    def _checkpoint(self, run: Run, opt) -> None:
-        """Rank 0 writes (atomically) the model, optimizer and every shard's points."""
-        points = run.colloc.global_state(self.comm)  # collective: all ranks take part
-        balancer = self.balancer.state_dict()
-        if balancer["rba"] is not None:
-            balancer["rba"] = self.comm.all_gather_cat(balancer["rba"].to(self.device)).cpu()
-        if not self.comm.is_main:
-            return
-        save_checkpoint(
-            run.ckpt,
-            {
-                "model": self.model.state_dict(),
-                "grid_size": grid_size_of(self.model),
-                "optimizer": opt.state_dict(),
-                "points": points,
-                "n_shards": self.n_shards,
-                "balancer": balancer,
-                "state": copy.deepcopy(run.st),
-            },
-        )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kanpde.app import cli
@@ -64,6 +65,15 @@ BAD = [
     (["hydra.run.dir=<file>/run"], "hydra.run.dir"),
     (["hydra.run.dir=/proc/kanpde-run"], "hydra.run.dir"),
     (["train.resume=true", "hydra.run.dir=<fresh>"], "train.resume"),
+    (["problem=heat", "learn={conductivity:0.5}"], "learn"),  # not a coefficient of Heat
+    (["problem=heat", "learn={diffusion:-1}"], "learn"),
+    (["learn={diffusion:0.5}"], "learn"),  # Poisson learns nothing
+    (["problem=heat", "data.file=<fresh>/obs.npz"], "data.file"),  # no such file
+    (["problem=heat", "data.file=<empty>"], "data.file"),
+    (["problem=heat", "data.file=<outside>"], "data.file"),
+    (["problem=heat", "data.n=-5"], "data.n"),
+    (["problem=heat", "data.n=10", "data.file=<empty>"], "data.file"),
+    (["problem=heat", "data.n=10", "data.components=[1]"], "data.n"),
     (["-m", "problem=poisson,heat", "train.causal.enabled=true"], "train.causal.enabled"),
     (["-m", "experiment=compare", "train.lr=nan"], "train.lr"),
 ]
@@ -82,7 +92,10 @@ def places(tmp_path: Path) -> dict[str, Path]:
     (old / ".hydra" / "config.yaml").write_text("seed: 0\n")
     (old / "cli.log").write_text("earlier log\n")
     (tmp_path / "a_file").write_text("not a directory\n")
-    return {"old": old, "file": tmp_path / "a_file", "fresh": tmp_path / "fresh_run"}
+    np.savez(tmp_path / "empty.npz", x=np.zeros((0, 2)), u=np.zeros((0, 1)))
+    np.savez(tmp_path / "outside.npz", x=np.array([[0.5, 0.5], [1.5, 0.5]]), u=np.zeros(2))
+    return {"old": old, "file": tmp_path / "a_file", "fresh": tmp_path / "fresh_run",
+            "empty": tmp_path / "empty.npz", "outside": tmp_path / "outside.npz"}
 
 
 @pytest.mark.parametrize(("overrides", "key"), BAD, ids=[" ".join(o) for o, _ in BAD])

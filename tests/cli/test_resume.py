@@ -41,6 +41,20 @@ CASES = {
         "train.checkpoint_every=5",
         "train.eval_every=10",
     ], 40),
+    "inverse": ([  # learned coefficient and a data term: both carried by the checkpoint
+        "train=smoke",
+        "problem=heat",
+        "figures=false",
+        "train.n_interior=512",
+        "train.phases=[{optimizer:gauss_newton,steps:30}]",
+        "train.grid.extend_at=[15]",
+        "train.grid.sizes=[8]",
+        "train.checkpoint_every=5",
+        "train.eval_every=10",
+        "data.n=100",
+        "data.noise=0.01",
+        "learn={diffusion:0.5}",
+    ], 30),
 }
 
 
@@ -106,6 +120,8 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
     for key in ("loss", "rel_l2"):
         assert rec.history[key][-1] == pytest.approx(ref[key][-1], rel=1e-10, abs=1e-14), key
     assert rec.final["rel_l2"] == pytest.approx(reference.final["rel_l2"], rel=1e-10)
+    for key in (k for k in reference.final if k.startswith("coef_")):
+        assert rec.final[key] == pytest.approx(reference.final[key], rel=1e-10), key
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):

@@ -18,6 +18,7 @@ from kanpde.problems.heat import Heat
 from kanpde.problems.poisson import Poisson
 
 from kanpde.app import assemble_model
+from kanpde.pde.observations import generate_observations
 from kanpde.train.config import CausalConfig, RBAConfig, WeightingConfig
 from kanpde.train.linearize import TapeUnsupported, linearize
 from kanpde.train.weighting import LossBalancer
@@ -122,6 +123,37 @@ def test_wrappers_linearize_like_autograd(case):
     _, jac_ref = _autograd_rows(problem, model, points, scales, params)
     jac = lin.jacobian()
     assert float((jac - jac_ref).abs().max()) <= 1e-10 * float(jac_ref.abs().max())
+
+
+INVERSE = {
+    "heat": (lambda: Heat(), {"diffusion": 0.5}),
+    "allen_cahn": (lambda: AllenCahn(variant="dirichlet"), {"reaction": 3.0, "diffusion": 0.01}),
+    "darcy_constant": (lambda: Darcy(variant="constant"), {"permeability": 1.0}),
+}
+
+
+@pytest.mark.parametrize("prob", list(INVERSE))
+@pytest.mark.parametrize("family", ["kan", "mlp"])
+def test_learned_coefficients_and_data_linearize_like_autograd(prob, family):
+    """Columns of the learned coefficients (outside the tape's layers) and the data term's
+    rows, against autograd's row-by-row gradient."""
+    make, initial = INVERSE[prob]
+    problem = make()
+    problem.add_observations(generate_observations(problem, 12, noise=0.01, seed=0))
+    coefs = problem.learn(initial)
+    model = _model(problem, family)
+    params = list(model.parameters()) + list(coefs.parameters())
+    points = _points(problem)
+    assert points["data"].shape == (12, problem.dim_in + 1)
+    lin, scales = linearize(problem, model, points, None, _balancer(problem).row_scales, params)
+    rho_ref, jac_ref = _autograd_rows(problem, model, points, scales, params)
+    torch.testing.assert_close(lin.rho, rho_ref, rtol=1e-12, atol=1e-14)
+    jac = lin.jacobian()
+    n_coef = len(initial)
+    assert float(jac_ref[:, -n_coef:].abs().max()) > 1e-3  # the residual depends on them
+    assert float((jac - jac_ref).abs().max()) <= 1e-10 * float(jac_ref.abs().max())
+    v = torch.randn(lin.n_params, generator=torch.Generator().manual_seed(2), dtype=F64)
+    torch.testing.assert_close(lin.jvp(v), jac @ v, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize(("rba", "causal"), [(False, False), (True, False), (False, True),
