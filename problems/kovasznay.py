@@ -45,6 +45,7 @@ class Kovasznay(Problem):
     name = "kovasznay"
     variants = ("re20",)
     test_shape = (101, 101)
+    output_names = ("u", "v", "p")
 
     def __init__(self, variant: str = "re20", reynolds: float = 20.0,
                  loss_weights: Mapping[str, float] | None = None) -> None:

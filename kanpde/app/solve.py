@@ -102,6 +102,7 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
             "derivatives": cfg["derivatives"],
             "world_size": comm.world_size,
             "n_shards": trainer.n_shards,
+            "output_names": ",".join(problem.output_names),
             **coef_attrs,
         },
         history=result.history,

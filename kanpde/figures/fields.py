@@ -89,7 +89,12 @@ def _map(fig: Figure, ax, hx: np.ndarray, vy: np.ndarray, z: np.ndarray, lims, c
     return mesh
 
 
-def _component_label(c: int, dim_out: int) -> str:
+def _component_label(c: int, dim_out: int, record: RunRecord | None = None) -> str:
+    """The name of output component ``c``: from the run's ``output_names`` attribute (comma
+    separated, e.g. "u,v,p") when it names every component, else ``u[c]`` (``u`` alone)."""
+    names = str((record.attrs if record is not None else {}).get("output_names", "")).split(",")
+    if len(names) == dim_out and all(names):
+        return names[c]
     return f"u[{c}]" if dim_out > 1 else "u"
 
 
@@ -100,7 +105,7 @@ def _solution_1d(record: RunRecord, name: str, x: np.ndarray, fields) -> Figure:
     axs = fig.subplots(dim_out, 2 if has_err else 1, squeeze=False)
     order = np.argsort(x, kind="stable")
     for c in range(dim_out):
-        lab = _component_label(c, dim_out)
+        lab = _component_label(c, dim_out, record)
         ax = axs[c, 0]
         ax.plot(x[order], fields["u_pred"][order, c], label="prediction", lw=1.6)
         if "u_ref" in fields:
@@ -138,7 +143,7 @@ def _solution_2d(record: RunRecord, names: list[str], axes: list[np.ndarray], fi
                  "magma" if is_err else "viridis")  # fmt: skip
             ax.set_xlabel(names[h])
             ax.set_ylabel(names[v])
-            ax.set_title(f"{label} {_component_label(c, dim_out)}", fontsize="medium")
+            ax.set_title(f"{label} {_component_label(c, dim_out, record)}", fontsize="medium")
     fig.suptitle(run_title(record))
     return fig
 
@@ -179,10 +184,9 @@ def _solution_3d(record: RunRecord, names: list[str], axes: list[np.ndarray], fi
                 ax.set_xlabel(names[h])
                 ax.set_ylabel(names[v])
                 ax.set_aspect("equal", adjustable="box")
-                ax.set_title(
-                    f"{label} {_component_label(c, dim_out)}, {names[s]} = {axes[s][k]:.3g}",
-                    fontsize="medium",
-                )
+                comp = _component_label(c, dim_out, record)
+                ax.set_title(f"{label} {comp}, {names[s]} = {axes[s][k]:.3g}",
+                             fontsize="medium")
     fig.suptitle(run_title(record))
     return fig
 
@@ -221,7 +225,7 @@ def _solution_scattered(record: RunRecord) -> Figure | None:
             fig.colorbar(sc, ax=ax, shrink=0.85)
             ax.set_xlabel(names[h])
             ax.set_ylabel(names[v])
-            ax.set_title(f"{label} {_component_label(c, dim_out)}", fontsize="medium")
+            ax.set_title(f"{label} {_component_label(c, dim_out, record)}", fontsize="medium")
     fig.suptitle(run_title(record))
     return fig
 
@@ -268,7 +272,7 @@ def slices_figure(record: RunRecord, n_times: int = 4) -> Figure | None:
             ax.set_xlabel(names[h])
             ax.set_title(f"{names[v]} = {axes[v][k]:.3g}", fontsize="medium")
             ax.grid(True, alpha=0.3)
-        axs[c, 0].set_ylabel(_component_label(c, dim_out))
+        axs[c, 0].set_ylabel(_component_label(c, dim_out, record))
         axs[c, 0].legend(fontsize="small")
     fig.suptitle(run_title(record))
     return fig

@@ -61,6 +61,8 @@ class Problem(InverseProblem, ABC):
         linear: True when every residual (PDE and conditions) is affine in the solution and
             its derivatives, and :meth:`output_transform` affine in the network output
             (what Gauss-Newton's variable projection needs).
+        output_names: names of the output components (e.g. ("u", "v", "p")), used by figures;
+            empty: ``u`` or ``u[j]``.
         learnable: names of the scalar coefficients (float attributes) that :meth:`learn`
             may make trainable; the residual reads them through :meth:`coef`.
     """
@@ -73,6 +75,7 @@ class Problem(InverseProblem, ABC):
     test_shape: tuple[int, ...] | None = None
     linear: bool = False
     learnable: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
 
     def __init__(
         self,

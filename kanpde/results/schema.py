@@ -8,9 +8,12 @@ Layout (``n`` evaluation points, ``dim_in`` coordinates, ``dim_out`` solution co
                       device, dtype, seed, n_params, wall_time_s,
                       status ("completed" | "diverged" | "interrupted" | "running"),
                       message, problem, model, plus any extra scalar / string attrs
+                      (a solve adds output_names "u,v,p" for named fields, and for inverse
+                      problems coef_<name>_true / _initial, data_points, data_source)
     /history/<key>    (T,)  one 1-D dataset per key (step, time_s, loss, rel_l2, loss_<term>,
                       weight_<term>, lr, grid_size, ...), all of the same length
-    /final            attrs: the final metrics (rel_l2, mse, max_abs, rel_h1, ...) as floats
+    /final            attrs: the final metrics (rel_l2, mse, max_abs, rel_h1, ...; learned
+                      coefficients as coef_<name>, coef_<name>_rel_error) as floats
     /eval/coords      (n, dim_in)   evaluation points
     /eval/u_pred      (n, dim_out)  model prediction
     /eval/u_ref       (n, dim_out)  reference solution

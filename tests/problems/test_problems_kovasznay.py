@@ -6,9 +6,15 @@ import math
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from kanpde.problems import Kovasznay
+from omegaconf import OmegaConf
 
+from kanpde.app import conf_dir, solve
+from kanpde.figures.fields import solution_figure
 from kanpde.pde import ExactSolution
+from kanpde.results import read_run
 
 
 @pytest.mark.parametrize("reynolds", [20.0, 40.0])
@@ -73,3 +79,18 @@ def test_bad_settings_are_refused():
         Kovasznay(reynolds=0.0)
     with pytest.raises(ValueError, match="variant"):
         Kovasznay("re100")
+
+
+def test_a_run_names_its_three_fields_in_the_figures(tmp_path, monkeypatch):
+    """run.h5 records the output names; the solution figure titles its rows u, v, p."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="solve", overrides=["problem=kovasznay", "train=smoke",
+                                                      "model.widths=[2,4,3]", "figures=false"])
+    GlobalHydra.instance().clear()
+    assert solve(OmegaConf.to_container(cfg, resolve=True), tmp_path, "# test\n") == "completed"
+    rec = read_run(tmp_path / "run.h5")
+    assert rec.attrs["output_names"] == "u,v,p"
+    titles = [ax.get_title() for ax in solution_figure(rec).axes if ax.get_title()]
+    assert {"prediction u", "reference v", "|error| p"} <= set(titles)
