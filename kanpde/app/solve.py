@@ -25,8 +25,7 @@ def model_description(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if isinstance(v, int | float | str | list | bool)}
 
 
-def inverse_record(problem, result, cfg: dict[str, Any]
-                   ) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
+def inverse_record(problem, result) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
     """Final metrics, run attributes and extra groups with the learned coefficients and the
     data term: ``coef_<name>`` (learned) and ``coef_<name>_rel_error`` (against the true
     value) join the metrics, ``coef_<name>_true`` / ``_initial`` the attributes, and the
@@ -34,7 +33,7 @@ def inverse_record(problem, result, cfg: dict[str, Any]
     final, attrs, extra = dict(result.final), {}, {}
     if result.coefficients:
         true = problem.true_coefficients()
-        initial = {k: float(v) for k, v in (cfg.get("learn") or {}).items()}
+        initial = problem.learned.initial
         group = {}
         for name, value in result.coefficients.items():
             final[f"coef_{name}"] = value
@@ -74,7 +73,7 @@ def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
     if not comm.is_main:  # rank 0 writes the run
         return result.status
     coords = result.test.coords
-    final, coef_attrs, extra = inverse_record(problem, result, cfg)
+    final, coef_attrs, extra = inverse_record(problem, result)
     edges = edge_functions(model, train_cfg.edge_samples)
     if edges is not None:
         extra["edges"] = edges

@@ -6,7 +6,7 @@ import argparse
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -82,6 +82,17 @@ def pinn_step(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, f: Tensor
         loss = loss + model(xb).pow(2).mean()
     loss.backward()
     opt.step()
+
+
+def choices(parser: argparse.ArgumentParser, flag: str, value: str,
+            allowed: Sequence[str]) -> list[str]:
+    """The comma-separated ``value`` of ``flag`` as a list; a parser error (exit 2) naming
+    the unknown entries and the allowed ones."""
+    names = value.split(",")
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        parser.error(f"{flag}: unknown {bad}; allowed: {', '.join(allowed)}")
+    return names
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from kanpde.bench.common import choices
 from kanpde.models import KAN, MLP, Embedded, PeriodicEmbedding, ScaledModel, count_parameters
 from kanpde.pde import Periodic, make_sampler
 from kanpde.problems.allen_cahn import AllenCahn
@@ -159,18 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--optimizers", default="gauss_newton,lbfgs")
     parser.add_argument("--quick", action="store_true", help="tiny budgets (seconds)")
     args = parser.parse_args(argv)
-    problems = args.problems.split(",")
-    for name, allowed in ((problems, CASES), (args.models.split(","), ("kan", "mlp")),
-                          (args.optimizers.split(","), OPTIMIZERS)):
-        bad = [n for n in name if n not in allowed]
-        if bad:
-            parser.error(f"unknown {bad}; allowed: {', '.join(allowed)}")
+    problems = choices(parser, "--problems", args.problems, list(CASES))
+    models = choices(parser, "--models", args.models, ("kan", "mlp"))
+    optimizers = choices(parser, "--optimizers", args.optimizers, OPTIMIZERS)
     print(f"# Gauss-Newton vs L-BFGS, KAN vs MLP; float64, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; times are training times (s)")
     print(HEAD)
     for p in problems:
-        for family in args.models.split(","):
-            for opt in args.optimizers.split(","):
+        for family in models:
+            for opt in optimizers:
                 print(row(run(p, family, opt, args.quick)), flush=True)
     return 0
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from kanpde.bench.common import choices
 from kanpde.models import KAN, MLP, ScaledModel, count_parameters
 from kanpde.pde import make_sampler
 from kanpde.pde.observations import generate_observations
@@ -106,11 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (data and model)")
     parser.add_argument("--quick", action="store_true", help="a few steps (seconds)")
     args = parser.parse_args(argv)
-    cases, models = args.cases.split(","), args.models.split(",")
-    for names, allowed in ((cases, CASES), (models, ("kan", "mlp"))):
-        bad = [n for n in names if n not in allowed]
-        if bad:
-            parser.error(f"unknown {bad}; allowed: {', '.join(allowed)}")
+    cases = choices(parser, "--cases", args.cases, list(CASES))
+    models = choices(parser, "--models", args.models, ("kan", "mlp"))
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:

@@ -37,6 +37,7 @@ class Coefficients(nn.Module):
         if not initial:
             raise ValueError("Coefficients needs at least one coefficient")
         self.log = nn.ParameterDict()
+        self.initial: dict[str, float] = {}  # the initial guesses
         for name, value in initial.items():
             v = float(value)
             if not (math.isfinite(v) and v > 0):
@@ -45,6 +46,7 @@ class Coefficients(nn.Module):
                     f"learned as log c), got {value!r}"
                 )
             self.log[name] = nn.Parameter(torch.tensor(math.log(v), dtype=torch.float64))
+            self.initial[name] = v
 
     @property
     def names(self) -> list[str]:

@@ -42,6 +42,7 @@ class Condition(ABC):
 
     kind = "boundary"
     order = 0  # highest derivative order the residual uses
+    payload_columns = 0  # columns stored after the coordinates in each point row
 
     def __init__(self, name: str, faces: Sequence[Face] | Shape) -> None:
         if not isinstance(name, str) or not name or name == "residual":
@@ -83,6 +84,11 @@ class Condition(ABC):
     @abstractmethod
     def residual(self, u: Derivatives) -> Tensor:
         """Pointwise residual ``(M, k)`` from the accessor at :meth:`eval_points`."""
+
+    def term_residual(self, u: Derivatives, payload: Tensor) -> Tensor:
+        """The loss term's residual from the accessor and the stored rows' payload columns
+        ``(M, payload_columns)`` (none for a plain condition: :meth:`residual`)."""
+        return self.residual(u)
 
     def __repr__(self) -> str:
         where = self.shape if self.shape is not None else list(self.faces)

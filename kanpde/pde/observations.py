@@ -192,13 +192,12 @@ class DataCondition(Condition):
         """The stored rows ``[x, d]`` (fixed: the arguments are ignored)."""
         return self.observations.rows()
 
-    def eval_points(self, x: Tensor) -> Tensor:
-        return x[:, : self.box.dim]
+    def residual(self, u: Derivatives) -> Tensor:
+        raise ValueError("the data term's residual needs the observed values: use "
+                         "term_residual(u, values)")
 
-    def residual(self, u: Derivatives, values: Tensor | None = None) -> Tensor:
-        if values is None:
-            raise ValueError("the data term's residual needs the observed values")
-        return u.value[:, list(self.observations.components)] - values.to(u.value)
+    def term_residual(self, u: Derivatives, payload: Tensor) -> Tensor:
+        return u.value[:, list(self.observations.components)] - payload.to(u.value)
 
     def __repr__(self) -> str:
         return f"DataCondition({self.name!r}, n={self.observations.n}, " \

@@ -74,7 +74,6 @@ class Problem(InverseProblem, ABC):
     constrained_terms: tuple[str, ...] = ()
     test_shape: tuple[int, ...] | None = None
     linear: bool = False
-    learnable: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
 
     def __init__(
@@ -119,7 +118,6 @@ class Problem(InverseProblem, ABC):
                 weights[k] = v
         self.loss_weights: dict[str, float] = weights
         self._test_set: tuple[np.ndarray, np.ndarray] | None = None
-        self.learned = None  # the Coefficients made trainable by learn()
 
     # ------------------------------------------------------------------------ description
     @property
@@ -300,14 +298,13 @@ class Problem(InverseProblem, ABC):
         out: dict[str, Tensor] = {}
         for term, pts in points.items():
             x = torch.as_tensor(pts).to(dtype=dtype, device=device)
-            width = self.dim_in
-            if term != "residual":
-                width += getattr(self.condition(term), "payload_columns", 0)
+            c = None if term == "residual" else self.condition(term)
+            width = self.dim_in + (0 if c is None else c.payload_columns)
             if x.dim() != 2 or x.shape[1] != width:
                 raise ValueError(
                     f"points[{term!r}] must have shape (N, {width}), got {tuple(x.shape)}"
                 )
-            if term == "residual":
+            if c is None:
                 u = make_derivatives(
                     model,
                     x,
@@ -318,16 +315,15 @@ class Problem(InverseProblem, ABC):
                 )
                 r = self.residual(u)
             else:
-                c = self.condition(term)
                 u = make_derivatives(
                     model,
-                    c.eval_points(x),
+                    c.eval_points(x[:, : self.dim_in]),
                     self.names,
                     engine=engine,
                     pairs=self.mixed_derivatives,
                     order=c.order,
                 )
-                r = c.residual(u, x[:, self.dim_in:]) if width > self.dim_in else c.residual(u)
+                r = c.term_residual(u, x[:, self.dim_in :])
             out[term] = r.unsqueeze(1) if r.dim() == 1 else r
         return out
 

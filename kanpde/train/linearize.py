@@ -115,6 +115,16 @@ class Linearization:
                     f"{MAX_EXTRA} get their Jacobian columns by autograd)"
                 )
 
+    def _dot(self, w: Tensor) -> Tensor | None:
+        """``<rho(theta), w>`` with its graph (None when no term depends on the parameters)."""
+        total = None
+        for t in self._terms:
+            if t.r.requires_grad:
+                m, k = t.shape
+                part = (t.r * t.scale.unsqueeze(1) * w[t.rows].view(m, k)).sum()
+                total = part if total is None else total + part
+        return total
+
     def _extra_columns(self) -> Tensor:
         """``J``'s columns of the parameters outside the recorded layers: ``(R, n_extra)``
         in the order of :attr:`_extra` (module docstring)."""
@@ -126,12 +136,7 @@ class Linearization:
     def _extra_columns_now(self) -> Tensor:
         cols: list[Tensor] = []
         w = torch.zeros_like(self.rho, requires_grad=True)
-        total = None
-        for t in self._terms:
-            if t.r.requires_grad:
-                m, k = t.shape
-                part = (t.r * t.scale.unsqueeze(1) * w[t.rows].view(m, k)).sum()
-                total = part if total is None else total + part
+        total = self._dot(w)
         grads = (torch.autograd.grad(total, self._extra, create_graph=True,
                                      allow_unused=True)
                  if total is not None else [None] * len(self._extra))
@@ -271,13 +276,7 @@ class Linearization:
         the indices of their parameters (cached)."""
         if self._h is None:
             w = torch.zeros_like(self.rho, requires_grad=True)
-            total = None
-            for t in self._terms:
-                if not t.r.requires_grad:
-                    continue
-                m, k = t.shape
-                part = (t.r * t.scale.unsqueeze(1) * w[t.rows].view(m, k)).sum()
-                total = part if total is None else total + part
+            total = self._dot(w)
             h: list[Tensor] = []
             used: list[int] = []
             if total is not None:
