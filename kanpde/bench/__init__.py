@@ -7,10 +7,13 @@ Suites: ``models`` (training and physics-informed steps with nested autograd), `
 accuracy with jets and with nested autograd), ``distributed`` (data-parallel step time and
 speedup on 1 vs 2 gloo processes over a large collocation set), ``gauss_newton`` (Gauss-Newton
 against L-BFGS, KAN against MLP, on the four benchmark problems at equal time budgets),
-``inverse`` (PDE coefficients recovered from noisy observations).
+``inverse`` (PDE coefficients recovered from noisy observations), ``gn_scaling`` (seconds per
+step and peak memory of every Gauss-Newton solver, Adam and L-BFGS against the parameter and
+point counts, with fitted growth exponents).
 Benchmarks print figures; tests never assert timings.
 """
 
-SUITES = ("models", "jets", "contraction", "poisson", "distributed", "gauss_newton", "inverse")
+SUITES = ("models", "jets", "contraction", "poisson", "distributed", "gauss_newton", "inverse",
+          "gn_scaling")
 
 __all__ = ["SUITES"]

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from kanpde.core.errors import ConfigError
+from kanpde.train.gn_solvers import PRECONDITIONERS
+from kanpde.train.gn_solvers import SOLVERS as GN_SOLVERS
 
 OPTIMIZERS = ("adam", "lbfgs", "gauss_newton")
-GN_SOLVERS = ("auto", "cholesky", "cg")
 SCHEDULES = ("constant", "cosine", "exponential")
 RESAMPLE_POLICIES = ("fixed", "every", "rad")
 WEIGHTING_SCHEMES = ("fixed", "grad_norm")
@@ -59,10 +60,16 @@ class Phase:
     iterations and a strong-Wolfe line search. For Gauss-Newton (Levenberg-Marquardt,
     :mod:`kanpde.train.gauss_newton`) one step is one linearization of the residuals with up
     to ``max_iter`` damped solves; ``damping`` is the initial damping (relative to the mean
-    diagonal of ``J^T J``), ``solver`` "auto" | "cholesky" | "cg" (Cholesky up to
-    ``dense_max_params`` parameters when the explicit Jacobian is available, else
-    matrix-free conjugate gradients of at most ``cg_max_iter`` iterations), ``varpro`` solves
-    the output layer's linear coefficients exactly before each step (linear problems).
+    diagonal of ``J^T J``), ``solver`` "auto" | "cholesky" | "kernel" | "pcg" | "cg"
+    (:mod:`kanpde.train.gn_solvers`: Cholesky up to ``dense_max_params`` parameters when the
+    explicit Jacobian is available, the kernel form for fewer rows than parameters,
+    preconditioned conjugate gradients on the stored sparse Jacobian, or matrix-free; at most
+    ``cg_max_iter`` iterations to a relative residual ``cg_rtol``, ``preconditioner``
+    "auto" | "none" | "jacobi" | "nystrom" of rank ``nystrom_rank``), ``memory_gb`` bounds
+    the solver's matrices, ``subsample > 0`` linearizes each step on a fresh random subset of
+    that many residual points (every term subsampled in proportion; the line search on the
+    same subset), ``varpro`` solves the output layer's linear coefficients exactly before
+    each step (linear problems).
     ``lr=None`` uses the base rate ``train.lr`` for Adam and 1.0 (the full step) for L-BFGS
     and Gauss-Newton. The learning rate follows ``schedule`` within the phase: constant,
     cosine (to ``lr * final_lr_factor``) or exponential (``lr * final_lr_factor**(s/steps)``).
@@ -81,6 +88,11 @@ class Phase:
     cg_max_iter: int = 200
     dense_max_params: int = 5000
     varpro: bool = False
+    preconditioner: str = "auto"
+    nystrom_rank: int = 100
+    cg_rtol: float = 1e-10
+    memory_gb: float = 8.0
+    subsample: int = 0
 
     def validate(self, key: str) -> None:
         _choice(self.optimizer, f"{key}.optimizer", OPTIMIZERS)
@@ -104,6 +116,13 @@ class Phase:
         _choice(self.solver, f"{key}.solver", GN_SOLVERS)
         _positive(self.cg_max_iter, f"{key}.cg_max_iter", integer=True)
         _positive(self.dense_max_params, f"{key}.dense_max_params", integer=True)
+        _choice(self.preconditioner, f"{key}.preconditioner", PRECONDITIONERS)
+        _positive(self.nystrom_rank, f"{key}.nystrom_rank", integer=True)
+        _positive(self.cg_rtol, f"{key}.cg_rtol")
+        if self.cg_rtol >= 1:
+            raise ConfigError(f"{key}.cg_rtol: must lie in (0, 1), got {self.cg_rtol!r}")
+        _positive(self.memory_gb, f"{key}.memory_gb")
+        _positive(self.subsample, f"{key}.subsample", allow_zero=True, integer=True)
         if not isinstance(self.varpro, bool):
             raise ConfigError(f"{key}.varpro: expected true or false, got {self.varpro!r}")
 
@@ -304,6 +323,14 @@ class TrainConfig:
                 f"{key}.phases[{gn[0]}].optimizer: gauss_newton minimizes a sum of squares and "
                 f"cannot include the sparsity penalty ({key}.sparsity); use adam or lbfgs, or "
                 f"set {key}.sparsity.l1 and {key}.sparsity.entropy to 0"
+            )
+        sub = [i for i in gn if self.phases[i].subsample > 0]
+        if sub and (self.rba.enabled or self.causal.enabled):
+            which = "rba" if self.rba.enabled else "causal"
+            raise ConfigError(
+                f"{key}.phases[{sub[0]}].subsample: per-point weights ({key}.{which}) follow "
+                "every collocation point and cannot be combined with a random subset per step; "
+                f"set subsample to 0 or disable {key}.{which}"
             )
 
     @classmethod

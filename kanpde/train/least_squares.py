@@ -51,6 +51,7 @@ class LeastSquaresStep:
         self.comm = comm
         self.mode: str | None = None  # "tape" | "autograd", decided at the first step
         self.reason = ""
+        self._logged: tuple[str, int] | None = None
 
     def _mean(self, value: float, like: Tensor) -> float:
         if not self.comm.distributed:
@@ -100,10 +101,25 @@ class LeastSquaresStep:
         if self.comm.is_main:
             log.info("Gauss-Newton: matrix-free Jacobian products by autograd (%s)", why)
 
-    def step(self, opt: GaussNewton, points: dict[str, Tensor]
+    def _log_plan(self, opt: GaussNewton) -> None:
+        """Log the solver once per (solver, shape)."""
+        plan = opt.plan
+        if plan is None or not self.comm.is_main:
+            return
+        key = (plan.solver, opt.n_params)
+        if key != self._logged:
+            self._logged = key
+            log.info("Gauss-Newton solver: %s (%s)", plan.solver, plan.reason)
+
+    def step(self, opt: GaussNewton, points: dict[str, Tensor], seed: int = 0
              ) -> tuple[float, dict[str, float], dict[str, Tensor]]:
         """One step of ``opt``; returns the loss and term losses at the start of the step
-        (averaged over the ranks) and the pointwise residuals there (detached)."""
+        (averaged over the ranks) and the pointwise residuals there (detached). With
+        ``opt.subsample > 0`` the step sees a random subset of the points drawn with
+        ``seed`` (:func:`subsample_points`): its loss, terms and residuals are the
+        subset's (see :mod:`kanpde.train.gauss_newton` for why)."""
+        if opt.subsample > 0:
+            points = subsample_points(points, opt.subsample, seed)
         if self.mode is None:
             self._decide(points, opt.params)
         scales: dict[str, Tensor] = {}
@@ -130,9 +146,28 @@ class LeastSquaresStep:
             return [] if rec is None else linear_parameters(rec)
 
         loss = opt.step(lin_fn, loss_fn, block)
+        self._log_plan(opt)
         pointwise = first[0].pointwise
         terms = self.balancer.term_losses(pointwise, points["residual"])
         values = torch.stack([v.detach().to(torch.float64) for v in terms.values()])
         if self.comm.distributed:
             values = self.comm.all_reduce(values, "mean")
         return loss, {t: float(v) for t, v in zip(terms, values, strict=True)}, pointwise
+
+
+def subsample_points(points: dict[str, Tensor], n: int, seed: int) -> dict[str, Tensor]:
+    """A random subset of every term's points: ``n`` of the residual points and the same
+    fraction (at least one point) of each other term's, drawn without replacement with
+    ``seed``; the points as they are when ``n`` is not smaller than the residual set."""
+    total = points["residual"].shape[0]
+    if n >= total:
+        return points
+    frac = n / total
+    gen = torch.Generator().manual_seed(int(seed))
+    out = {}
+    for term, pts in points.items():
+        m = pts.shape[0]
+        keep = max(1, round(frac * m))
+        idx = torch.randperm(m, generator=gen)[:keep].sort().values.to(pts.device)
+        out[term] = pts.index_select(0, idx)
+    return out

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from kanpde.models.fused_jet import twice_differentiable
 from kanpde.models.tape import Record, Tape, jacobian_blocks, tangent
+from kanpde.train.sparse_jacobian import SparseJacobian, assemble, stored_bytes
 
 MODES = ("tape", "autograd")
 MAX_EXTRA = 64  # tape mode: parameters outside the recorded layers (columns by autograd)
@@ -186,22 +187,15 @@ class Linearization:
         return out
 
     # ------------------------------------------------------------------ products
-    @torch.no_grad()
-    def jacobian(self, out: Tensor | None = None) -> Tensor:
-        """The explicit ``J`` ``(R, P)`` (tape mode), into ``out`` (zeros) when given. The row
-        factors scale the cotangents (``J`` is linear in them), the layer blocks are added
-        into their rows and columns."""
-        if self.mode != "tape":
-            raise TapeUnsupported("the explicit Jacobian needs the tape mode")
-        if out is not None and out.shape != (self.n_rows, self.n_params):
-            raise ValueError(f"out must have shape {(self.n_rows, self.n_params)}, got "
-                             f"{tuple(out.shape)}")
-        jac = self.rho.new_zeros(self.n_rows, self.n_params) if out is None else out
+    def call_blocks(self):
+        """Per term and residual component, per recorded call: ``(t, kk, rec, copies,
+        [(c0, size, JacobianBlock)])`` for the call's parameters that are columns of ``J``,
+        the cotangents scaled by the row factors (``J`` is linear in them). ``t`` has
+        ``offset``, ``shape`` ``(M, K)`` and ``name``; the call ran on ``copies M`` points."""
         for t in self._terms:
-            m, k = t.shape
-            rows = jac[t.rows].view(m, k, self.n_params)
-            for kk, cots in enumerate(t.cotangents):
-                for rec, cot in zip(t.records, cots, strict=True):
+            m, _ = t.shape
+            for kk in range(len(t.cotangents)):
+                for rec, cot in zip(t.records, t.cotangents[kk], strict=True):
                     if all(c is None for c in cot):
                         continue
                     copies = rec.n_points // m
@@ -210,14 +204,63 @@ class Linearization:
                     s = t.scale.repeat(copies)
                     scaled = [None if c is None else c * s.view(-1, *([1] * (c.dim() - 1)))
                               for c in cot]
-                    for col, blk in zip(self._columns(rec), jacobian_blocks(rec, scaled),
-                                        strict=True):
-                        if col is not None:
-                            _, c0, size = col
-                            blk.add_to(rows[:, kk, c0 : c0 + size], m)
+                    yield t, kk, rec, copies, [
+                        (col[1], col[2], blk) for col, blk in
+                        zip(self._columns(rec), jacobian_blocks(rec, scaled), strict=True)
+                        if col is not None]
+
+    @torch.no_grad()
+    def jacobian(self, out: Tensor | None = None) -> Tensor:
+        """The explicit ``J`` ``(R, P)`` (tape mode), into ``out`` (zeros) when given: the
+        layer blocks of :meth:`call_blocks` added into their rows and columns."""
+        if self.mode != "tape":
+            raise TapeUnsupported("the explicit Jacobian needs the tape mode")
+        if out is not None and out.shape != (self.n_rows, self.n_params):
+            raise ValueError(f"out must have shape {(self.n_rows, self.n_params)}, got "
+                             f"{tuple(out.shape)}")
+        jac = self.rho.new_zeros(self.n_rows, self.n_params) if out is None else out
+        for t, kk, _, _, blocks in self.call_blocks():
+            m, k = t.shape
+            rows = jac[t.rows].view(m, k, self.n_params)
+            for c0, size, blk in blocks:
+                blk.add_to(rows[:, kk, c0 : c0 + size], m)
         if self._extra:
             jac[:, self._extra_index().to(jac.device)] = self._extra_columns()
         return jac
+
+    def recorded_calls(self):
+        """Per term, per recorded call: ``(t, rec, [(name, parameter)])`` of the call's
+        parameters that are columns of ``J`` (nothing computed)."""
+        for t in self._terms:
+            for rec in t.records:
+                own = [(name, p) for col, (name, p) in
+                       zip(self._columns(rec), rec.layer.named_parameters(recurse=False),
+                           strict=True) if col is not None]
+                yield t, rec, own
+
+    def extra_columns(self) -> list[tuple[int, Tensor]]:
+        """The columns of the parameters outside the recorded layers: ``(c0, (R, n))`` each."""
+        if not self._extra:
+            return []
+        cols, out, j = self._extra_columns(), [], 0
+        for p in self._extra:
+            out.append((self._offsets[id(p)], cols[:, j : j + p.numel()]))
+            j += p.numel()
+        return out
+
+    def jacobian_nbytes(self, sparse: bool) -> int:
+        """float64 bytes of the explicit ``J``: dense ``8 R P``, or those of
+        :meth:`sparse_jacobian` (computed from the recorded shapes, nothing built)."""
+        if not sparse:
+            return 8 * self.n_rows * self.n_params
+        return stored_bytes(self, sum(p.numel() for p in self._extra))
+
+    @torch.no_grad()
+    def sparse_jacobian(self) -> SparseJacobian:
+        """``J`` by its nonzeros (tape mode; :func:`kanpde.train.sparse_jacobian.assemble`)."""
+        if self.mode != "tape":
+            raise TapeUnsupported("the explicit Jacobian needs the tape mode")
+        return assemble(self)
 
     def jvp(self, v: Tensor) -> Tensor:
         """``J v`` ``(R,)`` for ``v`` ``(P,)``."""

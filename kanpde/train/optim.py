@@ -47,7 +47,9 @@ def make_optimizer(
         return GaussNewton(
             params, lr=lr, damping=phase.damping, solver=phase.solver, max_iter=phase.max_iter,
             cg_max_iter=phase.cg_max_iter, dense_max_params=phase.dense_max_params,
-            varpro=phase.varpro, comm=comm,
+            varpro=phase.varpro, comm=comm, preconditioner=phase.preconditioner,
+            nystrom_rank=phase.nystrom_rank, cg_rtol=phase.cg_rtol, memory_gb=phase.memory_gb,
+            subsample=phase.subsample,
         )
     return torch.optim.LBFGS(
         params,

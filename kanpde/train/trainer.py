@@ -36,7 +36,7 @@ from kanpde.models.compiled import CompiledModel
 from kanpde.models.kan_layer import KANLayer
 from kanpde.native import native_status
 from kanpde.train import distributed
-from kanpde.train.collocation import Collocation
+from kanpde.train.collocation import Collocation, derived_seed
 from kanpde.train.config import Phase, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.first_order import first_order_step
@@ -51,6 +51,8 @@ from kanpde.train.run_state import Run, TrainResult, initial_state
 from kanpde.train.setup import check_against_problem, make_balancer
 from kanpde.train.sparsity import sparsity_penalty
 from kanpde.train.stopping import StopSignal, out_of_time
+
+SUBSAMPLE_KEY = 0x5342  # keeps Gauss-Newton subsample seeds apart from the point draws
 
 log = logging.getLogger("kanpde.train")
 
@@ -211,7 +213,7 @@ class Trainer:
             lr = scheduled_lr(phase, cfg.lr, st["local"]) * st["lr_scale"]
             set_lr(opt, lr)
             t0 = time.perf_counter()
-            loss, terms = self._step(opt, phase.optimizer, colloc.points)
+            loss, terms = self._step(opt, phase.optimizer, colloc.points, step)
             st["train_time"] += time.perf_counter() - t0
             if not healthy(loss, st["ref_loss"], self.trained, self.comm, self.device):
                 if self._rollback(run, good, opt, phase, loss, lr):
@@ -315,9 +317,10 @@ class Trainer:
         lr = scheduled_lr(phase, self.cfg.lr, st["local"]) * st["lr_scale"]
         return make_optimizer(phase, self.trained.parameters(), lr, self.comm)
 
-    def _step(self, opt, kind: str, points) -> tuple[float, dict[str, float]]:
+    def _step(self, opt, kind: str, points, step: int) -> tuple[float, dict[str, float]]:
         if kind == "gauss_newton":
-            loss, terms, self._last_pointwise = self._least_squares.step(opt, points)
+            seed = derived_seed(self.seed, step, SUBSAMPLE_KEY, self.comm.rank)
+            loss, terms, self._last_pointwise = self._least_squares.step(opt, points, seed)
         else:
             loss, terms, self._last_pointwise = first_order_step(
                 opt, kind, lambda: self.loss(points), self.trained, self.comm)

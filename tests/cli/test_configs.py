@@ -27,6 +27,8 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
         overrides += ["problem._target_=custom_problem.Poisson1D", "model.widths=[1,5,1]"]
     if problem == "kovasznay":  # three output fields (u, v, p)
         overrides += ["model.widths=[2,5,3]"]
+    if problem == "poisson_nd":  # three coordinates by default
+        overrides += ["model.widths=[3,5,1]"]
     cfg = compose_cfg(overrides)
     prob, model, sampler, train, device, dtype = build(cfg)
     assert prob.dim_in == cfg["model"]["widths"][0]

@@ -27,8 +27,10 @@ PROBLEMS = {
     "heat_2d": ["problem=heat", "problem.variant=diffusion2d"],
     "lshape": ["problem=lshape"],
     "kovasznay": ["problem=kovasznay"],
+    "poisson_3d": ["problem=poisson_nd"],
 }
-DIMS = {"heat_2d": (3, 1), "kovasznay": (2, 3)}  # (inputs, outputs) where not (2, 1)
+# (inputs, outputs) where not (2, 1)
+DIMS = {"heat_2d": (3, 1), "kovasznay": (2, 3), "poisson_3d": (3, 1)}
 MODELS = {
     "kan": ["model=kan"],
     "kan_chebyshev": ["model=kan", "model.basis=chebyshev"],

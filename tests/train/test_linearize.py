@@ -88,6 +88,17 @@ CASES = [(p, m) for p in PROBLEMS for m in ("kan", "mlp")] + [
 ]
 
 
+def _check_sparse(lin, jac):
+    """The sparse Jacobian holds the same ``J`` (and its products), in the bytes predicted."""
+    sparse = lin.sparse_jacobian()
+    assert lin.jacobian_nbytes(sparse=True) == sparse.nbytes
+    assert lin.jacobian_nbytes(sparse=False) == 8 * lin.n_rows * lin.n_params
+    scale = float(jac.abs().max())
+    assert float((sparse.to_dense() - jac).abs().max()) <= 1e-13 * scale
+    u = torch.randn(lin.n_rows, 3, generator=torch.Generator().manual_seed(3), dtype=F64)
+    torch.testing.assert_close(sparse.rmm(u), jac.T @ u, rtol=1e-12, atol=1e-13 * scale)
+
+
 @pytest.mark.parametrize(("prob", "family"), CASES)
 def test_tape_jacobian_equals_autograd_on_every_problem(prob, family):
     problem = PROBLEMS[prob]()
@@ -107,6 +118,7 @@ def test_tape_jacobian_equals_autograd_on_every_problem(prob, family):
     u = torch.randn(lin.n_rows, generator=g, dtype=F64)
     torch.testing.assert_close(lin.jvp(v), jac @ v, rtol=1e-10, atol=1e-12 * scale)
     torch.testing.assert_close(lin.vjp(u), jac.T @ u, rtol=1e-10, atol=1e-12 * scale)
+    _check_sparse(lin, jac)
 
 
 @pytest.mark.parametrize("case", ["hard_constraint", "periodic_embedding"])
@@ -123,6 +135,7 @@ def test_wrappers_linearize_like_autograd(case):
     _, jac_ref = _autograd_rows(problem, model, points, scales, params)
     jac = lin.jacobian()
     assert float((jac - jac_ref).abs().max()) <= 1e-10 * float(jac_ref.abs().max())
+    _check_sparse(lin, jac)
 
 
 INVERSE = {
@@ -154,6 +167,7 @@ def test_learned_coefficients_and_data_linearize_like_autograd(prob, family):
     assert float((jac - jac_ref).abs().max()) <= 1e-10 * float(jac_ref.abs().max())
     v = torch.randn(lin.n_params, generator=torch.Generator().manual_seed(2), dtype=F64)
     torch.testing.assert_close(lin.jvp(v), jac @ v, rtol=1e-10, atol=1e-12)
+    _check_sparse(lin, jac)
 
 
 @pytest.mark.parametrize(("rba", "causal"), [(False, False), (True, False), (False, True),
