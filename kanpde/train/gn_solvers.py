@@ -119,6 +119,18 @@ def _f64(t: Tensor) -> Tensor:
     return t.to(torch.float64)
 
 
+def _damped_solve(mat: Tensor, rho: float, rhs: Tensor) -> Tensor | None:
+    """``(mat + rho I)^{-1} rhs`` by Cholesky (None when not positive definite); no
+    identity matrix is formed."""
+    damped = mat.clone()
+    damped.diagonal().add_(rho)
+    chol, info = torch.linalg.cholesky_ex(damped)
+    del damped
+    if int(info) != 0:
+        return None
+    return torch.cholesky_solve(rhs.unsqueeze(1), chol).squeeze(1)
+
+
 def cholesky_system(jac: Tensor, r: Tensor, mean: Callable[[Tensor], Tensor]
                     ) -> tuple[Solve, float]:
     """The normal equations by Cholesky (``jac`` ``(R, P)`` float64); returns the solve and
@@ -126,13 +138,11 @@ def cholesky_system(jac: Tensor, r: Tensor, mean: Callable[[Tensor], Tensor]
     h = mean(gram(jac))
     g = mean(jac.T @ _f64(r))
     mu = float(h.diagonal().mean()) or 1.0
-    eye = torch.eye(h.shape[0], dtype=h.dtype, device=h.device)
 
     def solve(rho: float):
-        chol, info = torch.linalg.cholesky_ex(h + rho * eye)
-        if int(info) != 0:
+        delta = _damped_solve(h, rho, -g)
+        if delta is None:
             return None, (0.0, 0.0)
-        delta = torch.cholesky_solve(-g.unsqueeze(1), chol).squeeze(1)
         return delta, (-float(g @ delta), float(delta @ (h @ delta)))
 
     return solve, mu
@@ -144,13 +154,11 @@ def kernel_system(jac: Tensor, r: Tensor) -> tuple[Solve, float]:
     r = _f64(r)
     k = gram(jac.T)  # (R, R)
     mu = float(k.diagonal().sum()) / jac.shape[1] or 1.0
-    eye = torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
 
     def solve(rho: float):
-        chol, info = torch.linalg.cholesky_ex(k + rho * eye)
-        if int(info) != 0:
+        y = _damped_solve(k, rho, -r)
+        if y is None:
             return None, (0.0, 0.0)
-        y = torch.cholesky_solve(-r.unsqueeze(1), chol).squeeze(1)
         jd = k @ y  # J delta
         return jac.T @ y, (-float(r @ jd), float(jd @ jd))
 
@@ -181,7 +189,6 @@ def iterative_system(hv: Callable[[Tensor], Tensor], hm: Callable[[Tensor], Tens
         pre = Jacobi(diag)
     elif kind == "nystrom":
         pre = Nystrom(hm, g.shape[0], opts.rank, g)
-    stats["preconditioner"] = kind  # type: ignore[assignment]
 
     def solve(rho: float):
         delta, it = pcg(lambda v: hv(v) + rho * v, -g, None if pre is None else pre(rho),
