@@ -259,8 +259,6 @@ class GaussNewton:
                            memory_bytes=self.memory_bytes, distributed=distributed)
         kind = self.plan.solver
         stats = self.last
-        if kind not in ("cholesky", "kernel"):
-            self._jac_buffer = None  # no dense J this step: free the kept one
         if kind in ("cholesky", "kernel"):
             jac = lin.jacobian(out=self._buffer(lin)).to(torch.float64)
             if kind == "cholesky":
@@ -268,11 +266,13 @@ class GaussNewton:
             else:
                 solve, mu = kernel_system(jac, lin.rho)
         elif kind == "pcg":
+            self._jac_buffer = None  # no dense J this step: free the kept one
             sparse = lin.sparse_jacobian().to(torch.float64)
             solve, mu = sparse_system(sparse, lin.rho, self._mean, self.iterative, stats)
         else:
+            self._jac_buffer = None
             mu = self._diag_mean(lin)
-            solve = matrix_free_system(lin, self._mean, mu, self.iterative, stats)
+            solve = matrix_free_system(lin, self._mean, self.iterative, stats)
 
         def damped(damping: float):
             return solve(damping * mu)

@@ -174,7 +174,7 @@ class IterativeOptions:
 
 
 def iterative_system(hv: Callable[[Tensor], Tensor], hm: Callable[[Tensor], Tensor], g: Tensor,
-                     diag: Tensor | None, mu: float, opts: IterativeOptions,
+                     diag: Tensor | None, opts: IterativeOptions,
                      stats: dict[str, float]) -> Solve:
     """Preconditioned CG on ``(H + rho I) delta = -g`` with ``hv(v) = H v``, ``hm(V) = H V``
     (float64), ``diag`` = ``diag(H)`` when known; CG iterations are added to
@@ -208,11 +208,11 @@ def sparse_system(jac, r: Tensor, mean: Callable[[Tensor], Tensor], opts: Iterat
     diag = mean(jac.column_sq_norms())
     mu = float(diag.mean()) or 1.0
     solve = iterative_system(lambda v: mean(jac.rmv(jac.mv(v))),
-                             lambda v: mean(jac.rmm(jac.mm(v))), g, diag, mu, opts, stats)
+                             lambda v: mean(jac.rmm(jac.mm(v))), g, diag, opts, stats)
     return solve, mu
 
 
-def matrix_free_system(lin, mean: Callable[[Tensor], Tensor], mu: float,
+def matrix_free_system(lin, mean: Callable[[Tensor], Tensor],
                        opts: IterativeOptions, stats: dict[str, float]) -> Solve:
     """PCG on products ``J v`` / ``J^T u`` of the linearization (no stored ``J``)."""
     rho_vec = lin.rho
@@ -224,7 +224,7 @@ def matrix_free_system(lin, mean: Callable[[Tensor], Tensor], mu: float,
     def hm(v: Tensor) -> Tensor:
         return torch.stack([hv(c) for c in v.unbind(1)], dim=1)
 
-    return iterative_system(hv, hm, g, None, mu, opts, stats)
+    return iterative_system(hv, hm, g, None, opts, stats)
 
 
 def gram(jac: Tensor, blocks: int = 4) -> Tensor:
