@@ -126,11 +126,17 @@ MAX_MODULE_LINES = 400
 
 
 def test_no_module_is_over_400_lines():
-    """One concept per file: a module that grows past this is split."""
+    """One concept per file: a module that grows past this is split, unless one concept
+    needs the length and its docstring says so (a line starting ``Over 400 lines:``)."""
+    import ast
+
     long = {}
     for root in (ROOT / "kanpde", ROOT / "problems"):
         for path in root.rglob("*.py"):
-            n = len(path.read_text().splitlines())
-            if n > MAX_MODULE_LINES:
+            text = path.read_text()
+            n = len(text.splitlines())
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            said = any(line.startswith("Over 400 lines:") for line in doc.splitlines())
+            if n > MAX_MODULE_LINES and not said:
                 long[str(path.relative_to(ROOT))] = n
     assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"

@@ -22,9 +22,10 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 
 from kanpde.app.study_rules import apply_study_rules
+from kanpde.core.dtypes import DTYPES
 from kanpde.core.errors import ConfigError
 from kanpde.models import Embedded, FourierEmbedding, PeriodicEmbedding, ScaledModel
-from kanpde.pde import HardConstraint, Periodic
+from kanpde.pde import ENGINES, HardConstraint, Periodic
 from kanpde.pde.observations import generate_observations, load_observations
 from kanpde.pde.registry import problem_class
 from kanpde.train import distributed
@@ -32,8 +33,6 @@ from kanpde.train.config import TrainConfig
 from kanpde.train.setup import check_against_problem
 
 DEVICES = ("auto", "cpu", "cuda")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-ENGINES = ("auto", "jets", "autograd")
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when present, else CPU; ``cuda`` fails clearly without a GPU."""

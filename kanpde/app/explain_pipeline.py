@@ -25,15 +25,14 @@ import json
 import math
 import os
 import re
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from kanpde.app.explain_runs import LoadedRun, accuracy, load_run, training_points
+from kanpde.core.atomic import write_text
 from kanpde.explain.figures import LayerPlotData, layer_figure, network_figure
 from kanpde.explain.finetune import finetune
 from kanpde.explain.fit import EdgeFit, fit_edge, fit_function, rank_fits
@@ -149,14 +148,6 @@ def _plot_data(model: torch.nn.Module, acts: list[LayerActivations], scores, mas
     return out
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _json_safe(obj: Any) -> Any:
@@ -330,16 +321,16 @@ def explain_run(run_dir: str | os.PathLike[str], options: ExplainOptions | None 
             files.append(save_figure(fig, out / f"explain_layer{l}.png").name)
     if formula is not None:
         err = formula.error
-        _write_text(out / "formula.txt",
+        write_text(out / "formula.txt",
                     f"u({', '.join(run.names)}) = {formula.text}\n"
                     f"# max_abs error {err['max_abs']:.3e}, rel_l2 {err['rel_l2']:.3e} against the "
                     "reference on the test set\n")
-        _write_text(out / "formula.tex", f"u({', '.join(run.names)}) = {formula.latex}\n")
+        write_text(out / "formula.tex", f"u({', '.join(run.names)}) = {formula.latex}\n")
         files += ["formula.txt", "formula.tex"]
     files.append("explain.json")
     report["files"] = files
     text = json.dumps(_json_safe(report), indent=2)
-    _write_text(out / "explain.json", text + "\n")
+    write_text(out / "explain.json", text + "\n")
 
     datasets: dict[str, np.ndarray] = {}
     for l in range(len(scores)):

@@ -22,6 +22,7 @@ from kanpde.app.assemble import build, resolve_device
 from kanpde.models.backbone import kan_backbone
 from kanpde.results import read_run
 from kanpde.results.tensors import load_state_dict_tensors
+from kanpde.train.metrics import rel_l2
 
 
 @dataclass
@@ -76,9 +77,7 @@ def accuracy(model: torch.nn.Module, coords: np.ndarray, u_ref: np.ndarray) -> d
     err = pred - np.asarray(u_ref, dtype=np.float64)
     if not np.all(np.isfinite(err)):
         return {"rel_l2": math.inf, "max_abs": math.inf}
-    norm = float(np.linalg.norm(u_ref))
-    return {"rel_l2": float(np.linalg.norm(err) / norm) if norm > 0 else math.inf,
-            "max_abs": float(np.abs(err).max())}
+    return {"rel_l2": rel_l2(err, u_ref), "max_abs": float(np.abs(err).max())}
 
 
 def training_points(run: LoadedRun, n_points: int) -> dict[str, torch.Tensor]:

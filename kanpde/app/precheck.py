@@ -103,10 +103,23 @@ def writable_dir(path: Path, key: str) -> None:
         )
 
 
+LAUNCHER_PLUGINS = {  # Hydra launcher config -> the package that provides it
+    "joblib": "hydra-joblib-launcher (a dependency of kanpde: reinstall kanpde)",
+    "submitit_slurm": "hydra-submitit-launcher: pip install 'kanpde[sweep]'",
+    "submitit_local": "hydra-submitit-launcher: pip install 'kanpde[sweep]'",
+}
+
+
 def _hydra_error(exc: Exception, overrides: list[str]) -> ConfigError:
-    """A one-line ConfigError from a Hydra / OmegaConf composition error."""
+    """A one-line ConfigError from a Hydra / OmegaConf composition error (a launcher whose
+    plugin is not installed: the package to install)."""
     text = " ".join(str(exc).split())
     text = text.split(" Config search path")[0]  # Hydra's search path: machine paths
+    missing = re.search(r"Could not load 'hydra/launcher/([^']+)'", text)
+    if missing:
+        plugin = LAUNCHER_PLUGINS.get(missing.group(1), "the Hydra launcher plugin providing it")
+        return ConfigError(f"hydra/launcher: the launcher {missing.group(1)!r} is not "
+                           f"installed; it comes with {plugin}")
     keys = sorted({line.split("=", 1)[0].lstrip("+~") for line in overrides}, key=len)
     for key in reversed(keys):  # the most specific key the message names
         if key and key in text:

@@ -25,6 +25,7 @@ from typing import Any
 
 from kanpde.core.errors import ConfigError
 from kanpde.models.params import match_width, parameter_count
+from kanpde.train.config import ladder_schedule
 
 #: model ``_target_`` class name -> family name of :mod:`kanpde.models.params`
 FAMILY_OF = {"KAN": "kan", "MLP": "mlp", "SIREN": "siren", "FourierMLP": "fourier"}
@@ -48,22 +49,6 @@ def _positive_int(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{key}: expected an integer >= 1, got {value!r}")
     return value
-
-
-def ladder_schedule(ladder: list[int], steps: int) -> tuple[int, list[int], list[int]]:
-    """``(G_0, extend_at, sizes)`` of a grid ladder over ``steps`` steps (module doc)."""
-    sizes = [_positive_int(g, f"train.grid.ladder[{i}]") for i, g in enumerate(ladder)]
-    if not sizes:
-        raise ConfigError("train.grid.ladder: empty; give [G] for a fixed grid or "
-                          "[G_0, G_1, ...] for an extension ladder, or null")
-    if sizes != sorted(set(sizes)):
-        raise ConfigError(f"train.grid.ladder: grid sizes must increase strictly, got {sizes}")
-    m = len(sizes)
-    at = [i * steps // m for i in range(1, m)]
-    if len(set(at)) != len(at) or (at and at[0] == 0):
-        raise ConfigError(f"train.grid.ladder: {m} grid sizes need at least {m} steps, "
-                          f"the schedule has {steps}")
-    return sizes[0], at, sizes[1:]
 
 
 def apply_ladder(cfg: dict[str, Any]) -> int | None:

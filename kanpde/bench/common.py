@@ -11,9 +11,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from kanpde.core.dtypes import DTYPES
 from kanpde.core.jet import Jet
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def median_time(step: Callable[[], None], repeats: int, warmup: int = 2) -> float:

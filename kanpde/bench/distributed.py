@@ -24,14 +24,13 @@ import time
 import torch
 import torch.multiprocessing as mp
 
+from kanpde.core.dtypes import DTYPES
 from kanpde.models import KAN, ScaledModel
 from kanpde.problems.poisson import Poisson
 from kanpde.train import TrainConfig, Trainer, distributed
 from kanpde.train.collocation import Collocation
 from kanpde.train.distributed import local_shards
 from kanpde.train.optim import make_optimizer
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def _free_port() -> int:

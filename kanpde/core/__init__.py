@@ -1,5 +1,6 @@
-"""Low-level helpers every layer may use: errors, paths, the version, and the Jet algebra
-(:mod:`kanpde.core.jet`, the one module here that needs torch; import it by name).
+"""Low-level helpers every layer may use: errors, paths, atomic writes, the dtype
+vocabulary, the version, and the Jet algebra (:mod:`kanpde.core.jet` and
+:mod:`kanpde.core.dtypes` need torch; import them by name).
 
 Nothing here imports another part of kanpde.
 """

@@ -26,6 +26,8 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from kanpde.train.metrics import rel_l2
+
 _MAX_DEN = 12
 _MAX_NUM = 24
 
@@ -42,9 +44,7 @@ def formula_error(expr: sympy.Expr, names: Sequence[str], coords: np.ndarray,
     err = val - ref
     if not np.all(np.isfinite(err)):
         return {"max_abs": math.inf, "rel_l2": math.inf}
-    norm = float(np.linalg.norm(ref))
-    return {"max_abs": float(np.abs(err).max()),
-            "rel_l2": float(np.linalg.norm(err) / norm) if norm > 0 else float(np.linalg.norm(err))}
+    return {"max_abs": float(np.abs(err).max()), "rel_l2": rel_l2(err, ref)}
 
 
 def nice_number(f: float, tol: float) -> sympy.Expr | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from kanpde.models.basis import Basis
+from kanpde.models.basis import DEFAULT_SPLINE_ORDER, Basis
 from kanpde.models.bspline import BSplineBasis
 from kanpde.models.chebyshev import ChebyshevBasis
 from kanpde.models.rbf import RBFBasis
@@ -53,7 +53,7 @@ def make_basis(
     name: str,
     in_features: int,
     grid_size: int = 5,
-    spline_order: int = 3,
+    spline_order: int = DEFAULT_SPLINE_ORDER,
     grid_range: Sequence[float] = (-1.0, 1.0),
     *,
     dtype: torch.dtype | None = None,

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+DEFAULT_SPLINE_ORDER = 5  # k of every KAN constructor by default (the config's model=kan):
+# quintic B-splines reach far lower errors than cubic ones under Gauss-Newton training on the
+# smooth benchmarks at the same parameter count
 
 class Basis(nn.Module):
     """Base class of KAN bases (see the module docstring for the shapes).

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from kanpde.models.basis import Basis
+from kanpde.models.basis import DEFAULT_SPLINE_ORDER, Basis
 from kanpde.models.bspline_pieces import (
     MAX_LOCAL_ORDER,
     check_grid_args,
@@ -58,7 +58,7 @@ class BSplineBasis(Basis):
     Args:
         in_features: number of input features.
         grid_size: ``G`` >= 1 intervals over ``grid_range``.
-        spline_order: ``k`` >= 0 (3: cubic).
+        spline_order: ``k`` >= 0 (3: cubic, 5: quintic, the default).
         grid_range: ``(a, b)`` with ``a < b``.
         dtype, device: of the ``grid`` buffer (default dtype, CPU when None).
 
@@ -73,7 +73,7 @@ class BSplineBasis(Basis):
         self,
         in_features: int,
         grid_size: int = 5,
-        spline_order: int = 3,
+        spline_order: int = DEFAULT_SPLINE_ORDER,
         grid_range: Sequence[float] = (-1.0, 1.0),
         *,
         dtype: torch.dtype | None = None,

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from kanpde.core.jet import Jet
 from kanpde.models.bases import check_basis_name, check_basis_options
+from kanpde.models.basis import DEFAULT_SPLINE_ORDER
 from kanpde.models.common import HasWidths, check_widths, make_generator
 from kanpde.models.kan_layer import KANLayer
 
@@ -47,7 +48,7 @@ class KAN(HasWidths, nn.Module):
         self,
         widths: Sequence[int],
         grid_size: int = 5,
-        spline_order: int = 3,
+        spline_order: int = DEFAULT_SPLINE_ORDER,
         basis: str = "bspline",
         grid_range: Sequence[float] = (-1.0, 1.0),
         base_activation: str = "silu",

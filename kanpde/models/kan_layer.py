@@ -68,6 +68,7 @@ from torch import Tensor, nn
 from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
 from kanpde.models.bases import check_basis_name, make_basis
+from kanpde.models.basis import DEFAULT_SPLINE_ORDER
 from kanpde.models.common import check_positive_int, make_generator
 from kanpde.models.contraction import (
     choose_contraction,
@@ -117,7 +118,7 @@ class KANLayer(GridRefit, nn.Module):
         in_features: int,
         out_features: int,
         grid_size: int = 5,
-        spline_order: int = 3,
+        spline_order: int = DEFAULT_SPLINE_ORDER,
         basis: str = "bspline",
         grid_range: Sequence[float] = (-1.0, 1.0),
         base_activation: str = "silu",

@@ -20,6 +20,7 @@ from typing import Any
 from torch import nn
 
 from kanpde.models.bases import check_basis_name
+from kanpde.models.basis import DEFAULT_SPLINE_ORDER
 from kanpde.models.common import check_positive_int, check_widths
 
 FAMILIES = ("kan", "mlp", "siren", "fourier")
@@ -32,7 +33,7 @@ def count_parameters(model: nn.Module) -> int:
 
 def _kan_functions(kw: dict[str, Any]) -> int:
     g = kw.get("grid_size", 5)
-    k = kw.get("spline_order", 3)
+    k = kw.get("spline_order", DEFAULT_SPLINE_ORDER)
     basis = check_basis_name(kw.get("basis", "bspline"))
     if basis == "chebyshev":
         return kw.get("degree", g + k - 1) + 1

@@ -22,10 +22,10 @@ import hashlib
 import os
 import shlex
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
+from kanpde.core.atomic import atomic_path
 from kanpde.core.paths import cache_dir
 
 ABI_VERSION = 6
@@ -63,19 +63,13 @@ def _build(target_dir: Path) -> Path:
     lib = target_dir / f"kanpde_native-{digest.hexdigest()[:16]}.so"
     if lib.exists():
         return lib
-    target_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=lib.stem + ".", suffix=".so.tmp", dir=target_dir)
-    os.close(fd)
-    try:
-        cmd = [*cc, *FLAGS, "-o", tmp, *(str(p) for p in sources if p.suffix == ".c"), "-lm"]
+    with atomic_path(lib, suffix=".so.tmp") as tmp:
+        cmd = [*cc, *FLAGS, "-o", str(tmp), *(str(p) for p in sources if p.suffix == ".c"),
+               "-lm"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if out.returncode != 0:
             raise OSError(f"compiling the native kernels failed ({' '.join(cmd)}):\n"
                           f"{out.stderr.strip()[:2000]}")
-        os.replace(tmp, lib)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return lib
 
 

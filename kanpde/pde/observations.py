@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 from torch import Tensor
 
+from kanpde.core.atomic import atomic_path
 from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives
 from kanpde.pde.domain import Box
@@ -119,9 +120,10 @@ def save_observations(path: str | Path, obs: Observations) -> Path:
     """Write ``obs`` as ``.npz`` or HDF5 (by suffix) with arrays ``x`` and ``u``."""
     p = Path(path)
     if p.suffix.lower() == ".npz":
-        np.savez(p, x=obs.x, u=obs.u)
+        with atomic_path(p) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, x=obs.x, u=obs.u)
     elif p.suffix.lower() in (".h5", ".hdf5"):
-        with h5py.File(p, "w") as f:
+        with atomic_path(p) as tmp, h5py.File(tmp, "w") as f:
             f["x"], f["u"] = obs.x, obs.u
     else:
         raise ValueError(f"{p}: unsupported data file type {p.suffix!r}; allowed: "

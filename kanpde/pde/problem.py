@@ -31,6 +31,7 @@ in :attr:`Problem.learnable` trainable (:mod:`kanpde.pde.coefficients`).
 
 from __future__ import annotations
 
+import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,8 @@ from kanpde.pde.domain import Box
 from kanpde.pde.geometry import Shape
 from kanpde.pde.inverse import InverseProblem
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children, split_count
+
+log = logging.getLogger("kanpde")
 
 
 class Problem(InverseProblem, ABC):
@@ -152,13 +155,20 @@ class Problem(InverseProblem, ABC):
     def exact_gradient(self, x: Tensor) -> Tensor | None:
         """``du/dx`` of the exact solution: ``(N, dim_in, dim_out)``; None when unknown.
 
-        The default differentiates :meth:`exact` with autograd.
+        The default differentiates :meth:`exact` with autograd. An ``exact`` that autograd
+        cannot follow (computed with numpy, tabulated, or detached) has no known gradient:
+        None, with one log line (the H1 metric is then not reported).
         """
         xr = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            u = self.exact(xr)
+            try:
+                u = self.exact(xr)
+            except (RuntimeError, TypeError) as err:  # e.g. numpy() on a tensor with grad
+                return _no_gradient(self, f"exact() failed on a tensor that requires grad ({err})")
             if u is None:
                 return None
+            if not isinstance(u, Tensor) or not u.requires_grad:
+                return _no_gradient(self, "exact() does not depend on x through autograd")
             cols = []
             for j in range(u.shape[1]):
                 (g,) = torch.autograd.grad(u[:, j].sum(), xr, retain_graph=True, allow_unused=True)
@@ -376,3 +386,14 @@ def _model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
         if t.is_floating_point():
             return t.dtype, t.device
     return torch.float64, torch.device("cpu")
+
+
+def _no_gradient(problem: Problem, why: str) -> None:
+    """Says (once per problem class) that the exact gradient, so rel_h1, is unknown."""
+    if type(problem) not in _NO_GRADIENT_SAID:
+        _NO_GRADIENT_SAID.add(type(problem))
+        log.info("%s: %s; rel_h1 is not reported (exact_gradient() can provide the gradient)",
+                 type(problem).__name__, why)
+
+
+_NO_GRADIENT_SAID: set[type] = set()

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kanpde.core.atomic import write_text
 from kanpde.report.figures import study_figures
 from kanpde.report.groups import Group, group_runs
 from kanpde.report.runs import METRICS, BadRun, RunSummary, find_run_files, load_runs
@@ -178,7 +179,7 @@ def write_report(
             print(f"kanpde-report: warning: figure {name} failed: {exc}", file=sys.stderr)
 
         figs = study_figures(report.groups, out, report.metric, on_error=on_error)
-    (out / "report.md").write_text(markdown_report(report, out, figs), encoding="utf-8")
+    write_text(out / "report.md", markdown_report(report, out, figs))
     written += figs + [out / "report.md"]
     report.files = written
     return written

@@ -8,16 +8,15 @@ the previous file is left untouched.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
+from kanpde.core.atomic import atomic_path
 from kanpde.results.schema import COMPRESS_MIN_SIZE, RESERVED_GROUPS, STR_DTYPE
 from kanpde.results.validate import (
     attr_value,
@@ -106,25 +105,6 @@ def _write_contents(
             _create_dataset(g, name, arr, compress=True)
 
 
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    flags = os.O_RDONLY
-    if directory:
-        flags |= getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        if directory:  # some platforms cannot open directories; best effort
-            return
-        raise
-    try:
-        os.fsync(fd)
-    except OSError:
-        if not directory:
-            raise
-    finally:
-        os.close(fd)
-
-
 def write_run(
     path: str | os.PathLike[str],
     *,
@@ -177,30 +157,13 @@ def write_run(
     model_class, model_description = validate_model_info(model_info)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_replace(dest) as tmp, h5py.File(tmp, "x", track_order=True) as f:
+    with atomic_path(dest) as tmp, h5py.File(tmp, "x", track_order=True) as f:
         _write_contents(
             f, root_attrs, hist, fin, fields, axes, names, state,
             model_class, model_description, extras,
         )  # fmt: skip
         f.flush()
     return dest
-
-
-@contextlib.contextmanager
-def _atomic_replace(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success fsync it and rename it over
-    ``dest`` (a reader sees the old or the new file, never a partial one), on failure
-    remove it."""
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-    try:
-        yield tmp
-        _fsync_path(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_path(dest.parent, directory=True)
 
 
 def add_group(
@@ -228,7 +191,7 @@ def add_group(
     data = validate_extra({group: datasets})[group]
     plain = {check_name(k, "attrs key"): attr_value(v, f"attrs[{k!r}]")
              for k, v in (attrs or {}).items()}
-    with _atomic_replace(dest) as tmp:
+    with atomic_path(dest) as tmp:
         shutil.copyfile(dest, tmp)
         with h5py.File(tmp, "r+") as f:
             if group in f:

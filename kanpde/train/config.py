@@ -4,6 +4,9 @@ Hydra and OmegaConf never reach this module: :func:`TrainConfig.from_dict` takes
 ``dict`` (the CLI converts its config with ``OmegaConf.to_container``) and every bad value
 raises :class:`ConfigError` naming the key (``train.phases[1].optimizer``) and what is
 allowed.
+
+Over 400 lines: one concept, the schema of a training schedule (each section's fields,
+defaults and checks side by side); the defaults equal ``conf/train/default.yaml``.
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ class Phase:
     Keys of other optimizers are ignored.
     """
 
-    optimizer: str = "adam"
-    steps: int = 1000
+    optimizer: str = "gauss_newton"
+    steps: int = 100
     lr: float | None = None
     schedule: str = "constant"
     final_lr_factor: float = 0.1
@@ -133,17 +136,32 @@ class GridSchedule:
 
     ``extend_at[i]`` is the global step at which the grid is extended to ``sizes[i]``
     (coefficients refit by least squares on the current interior points, so the learned
-    function is preserved). ``update_every > 0`` moves the knots to the sample distribution
+    function is preserved). ``ladder: [G_0, G_1, ..., G_m]`` replaces the two: the model
+    starts at ``G_0`` and is extended to ``G_i`` at step ``i S // (m + 1)`` of the ``S``
+    steps (equal shares; ``[G]``: a fixed grid); :meth:`resolved` gives the explicit
+    schedule. ``update_every > 0`` moves the knots to the sample distribution
     every that many steps (also a least-squares refit). Parameter shapes change on extension,
     so the optimizer state is always reset after a grid change (a new optimizer of the
     current phase); the learning-rate schedule continues where it was.
     """
 
-    extend_at: list[int] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
+    extend_at: list[int] = field(default_factory=lambda: [20, 40, 80])
+    sizes: list[int] = field(default_factory=lambda: [10, 20, 40])
+    ladder: list[int] | None = None
     update_every: int = 0
 
+    def resolved(self, steps: int) -> GridSchedule:
+        """The explicit schedule over ``steps`` steps (a ladder turned into
+        ``extend_at``/``sizes``); ConfigError naming ``train.grid.ladder`` when it does not fit."""
+        if self.ladder is None:
+            return self
+        _, at, sizes = ladder_schedule(self.ladder, steps)
+        return GridSchedule(at, sizes, None, self.update_every)
+
     def validate(self, key: str) -> None:
+        if self.ladder is not None and not isinstance(self.ladder, list | tuple):
+            raise ConfigError(f"{key}.ladder: expected a list of grid sizes or null, "
+                              f"got {self.ladder!r}")
         if len(self.extend_at) != len(self.sizes):
             raise ConfigError(
                 f"{key}.extend_at and {key}.sizes must have the same length, got "
@@ -156,6 +174,26 @@ class GridSchedule:
         for i, g in enumerate(self.sizes):
             _positive(g, f"{key}.sizes[{i}]", integer=True)
         _positive(self.update_every, f"{key}.update_every", allow_zero=True, integer=True)
+
+
+def ladder_schedule(ladder: list[int], steps: int) -> tuple[int, list[int], list[int]]:
+    """``(G_0, extend_at, sizes)`` of a grid ladder over ``steps`` steps
+    (:class:`GridSchedule`)."""
+    for i, g in enumerate(ladder):
+        if isinstance(g, bool) or not isinstance(g, int) or g < 1:
+            raise ConfigError(f"train.grid.ladder[{i}]: expected an integer >= 1, got {g!r}")
+    sizes = list(ladder)
+    if not sizes:
+        raise ConfigError("train.grid.ladder: empty; give [G] for a fixed grid or "
+                          "[G_0, G_1, ...] for an extension ladder, or null")
+    if sizes != sorted(set(sizes)):
+        raise ConfigError(f"train.grid.ladder: grid sizes must increase strictly, got {sizes}")
+    m = len(sizes)
+    at = [i * steps // m for i in range(1, m)]
+    if len(set(at)) != len(at) or (at and at[0] == 0):
+        raise ConfigError(f"train.grid.ladder: {m} grid sizes need at least {m} steps, "
+                          f"the schedule has {steps}")
+    return sizes[0], at, sizes[1:]
 
 
 @dataclass
@@ -270,9 +308,9 @@ class TrainConfig:
     causal: CausalConfig = field(default_factory=CausalConfig)
     sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     max_time_s: float = 0.0
-    eval_every: int = 100
+    eval_every: int = 5
     eval_batch: int = 16384
-    checkpoint_every: int = 500
+    checkpoint_every: int = 5
     resume: bool = False
     max_rollbacks: int = 5
     rollback_lr_factor: float = 0.5
@@ -296,6 +334,7 @@ class TrainConfig:
         for name, w in self.loss_weights.items():
             _positive(w, f"{key}.loss_weights.{name}", allow_zero=True)
         self.grid.validate(f"{key}.grid")
+        self.grid.resolved(self.total_steps)  # a ladder fits the steps
         self.resample.validate(f"{key}.resample")
         self.weighting.validate(f"{key}.weighting")
         self.rba.validate(f"{key}.rba")
@@ -360,6 +399,8 @@ class TrainConfig:
             grid_raw = dict(grid_raw)
             grid_raw["extend_at"] = list(grid_raw.get("extend_at") or [])
             grid_raw["sizes"] = list(grid_raw.get("sizes") or [])
+            if isinstance(grid_raw.get("ladder"), list | tuple):
+                grid_raw["ladder"] = list(grid_raw["ladder"])
             kwargs["grid"] = GridSchedule(**grid_raw)
         for name, sub in (("resample", Resample), ("weighting", WeightingConfig),
                           ("rba", RBAConfig), ("causal", CausalConfig),

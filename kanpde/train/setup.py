@@ -15,8 +15,8 @@ from kanpde.train.weighting import LossBalancer
 def check_against_problem(config: TrainConfig, problem, model: nn.Module) -> None:
     """ConfigError naming the key when a setting does not fit the problem or the model:
     loss weights of unknown terms, causal training without a time coordinate, a B-spline
-    order below the problem's derivative order, sparsity without a KAN, variable projection
-    of a nonlinear problem."""
+    order below the problem's derivative order, a grid ladder that does not start at the
+    KAN's grid size, sparsity without a KAN, variable projection of a nonlinear problem."""
     unknown = set(config.loss_weights) - set(problem.terms)
     if unknown:
         raise ConfigError(
@@ -41,6 +41,13 @@ def check_against_problem(config: TrainConfig, problem, model: nn.Module) -> Non
             f"takes derivatives of order {order}: a B-spline of order k is piecewise of "
             f"degree k, so its derivatives of order above k vanish; allowed: "
             f"spline_order >= {order}"
+        )
+    g0 = config.grid.ladder[0] if config.grid.ladder else None
+    grid = getattr(kan, "grid_size", None) if kan is not None else None
+    if g0 is not None and grid is not None and grid != g0:
+        raise ConfigError(
+            f"train.grid.ladder: starts at G_0 = {g0} but the model's grid_size is {grid}; "
+            f"build the KAN with grid_size={g0} (the command line sets it from the ladder)"
         )
     if config.sparsity.active:
         try:

@@ -120,7 +120,8 @@ class Trainer:
         check_against_problem(config, problem, self.model)
         self.balancer = make_balancer(problem, config, self.comm)
         self.comm.broadcast_module(self.trained)  # replicas start equal
-        if (config.grid.extend_at or config.grid.update_every) and not has_grid(self.model):
+        self.grid = config.grid.resolved(config.total_steps)  # a ladder made explicit
+        if (self.grid.extend_at or self.grid.update_every) and not has_grid(self.model):
             log.info("model has no KAN grid: the grid schedule is ignored")
         # Gauss-Newton phases train the model itself (not a compiled view)
         self._least_squares = LeastSquaresStep(problem, self.model, self.balancer, engine,
@@ -198,7 +199,7 @@ class Trainer:
             if stop.requested or out_of_time(st["train_time"], cfg.max_time_s):
                 break
             step = st["step"]
-            changed = apply_grid_events(cfg.grid, step, self.model, colloc.points["residual"],
+            changed = apply_grid_events(self.grid, step, self.model, colloc.points["residual"],
                                         self.comm)
             if colloc.due(step):
                 colloc.refresh(step, self.model, self.engine)

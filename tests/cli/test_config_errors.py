@@ -143,3 +143,26 @@ def test_every_study_preset_passes_the_check():
         precheck(["-m", f"experiment={preset}", "hydra/launcher=local"], cli.conf_dir())
     for preset in ("allen_cahn_causal", "sinsin_symbolic"):
         precheck([f"experiment={preset}"], cli.conf_dir())
+
+
+def test_a_launcher_whose_plugin_is_missing_names_what_to_install(tmp_path):
+    """A launcher config over a plugin that is not installed: one line naming the package
+    (here a copy of the config tree whose Slurm launcher asks for an absent plugin config);
+    the local launcher composes on the plain dependencies."""
+    import shutil
+
+    from kanpde.app.precheck import precheck
+    from kanpde.core.errors import ConfigError
+
+    conf = tmp_path / "conf"
+    shutil.copytree(cli.conf_dir(), conf)
+    (conf / "hydra" / "launcher" / "slurm.yaml").write_text("defaults:\n  - submitit_slurm_x\n")
+    sweep = ["-m", "problem=poisson", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    with pytest.raises(ConfigError, match=r"^hydra/launcher: the launcher 'submitit_slurm_x' is "
+                                          r"not installed; it comes with the Hydra launcher "):
+        precheck([*sweep, "hydra/launcher=slurm"], conf)
+    precheck([*sweep, "hydra/launcher=local"], cli.conf_dir())  # joblib: a dependency
+    from kanpde.app.precheck import _hydra_error
+
+    err = _hydra_error(RuntimeError("Could not load 'hydra/launcher/submitit_slurm'"), [])
+    assert "pip install 'kanpde[sweep]'" in str(err)

@@ -97,13 +97,14 @@ def test_sparsity_penalty_by_hand():
 
 
 def test_sparsity_config_is_validated():
-    cfg = TrainConfig.from_dict({"sparsity": {"l1": 1e-3, "entropy": 2e-3}})
+    adam = {"phases": [{"optimizer": "adam", "steps": 10}]}
+    cfg = TrainConfig.from_dict({**adam, "sparsity": {"l1": 1e-3, "entropy": 2e-3}})
     assert cfg.sparsity.active and cfg.sparsity.l1 == 1e-3
     assert not TrainConfig.from_dict({}).sparsity.active
     with pytest.raises(ConfigError, match="train.sparsity.l1"):
-        TrainConfig.from_dict({"sparsity": {"l1": -1.0}})
+        TrainConfig.from_dict({**adam, "sparsity": {"l1": -1.0}})
     with pytest.raises(ConfigError, match="train.sparsity"):
-        TrainConfig.from_dict({"sparsity": {"l2": 1.0}})
+        TrainConfig.from_dict({**adam, "sparsity": {"l2": 1.0}})
 
 
 def test_trainer_adds_the_penalty():

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import kanpde
+from kanpde.core import atomic
 from kanpde.results import ALLOWED_STATUS, SCHEMA_VERSION, environment_versions, read_run, write_run
-from kanpde.results import write as kio
 from kanpde.results.tensors import load_state_dict_tensors
 
 
@@ -289,7 +289,7 @@ def test_interrupt_during_write_removes_temp_file(tmp_path: Path, synth, monkeyp
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kio, "_fsync_path", interrupted)
+    monkeypatch.setattr(atomic, "fsync_path", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_run(path, **_kw(synth))
     assert path.read_bytes() == before
@@ -306,7 +306,7 @@ def test_temp_file_is_complete_and_in_the_same_directory(tmp_path: Path, synth, 
         seen.append((src, dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(kio.os, "replace", spy)
+    monkeypatch.setattr(atomic.os, "replace", spy)
     path = write_run(tmp_path / "run.h5", **_kw(synth))
     assert len(seen) == 1
     src, dst = seen[0]

@@ -25,7 +25,7 @@ def maxabs(t: torch.Tensor) -> float:
 
 def smooth_edge(grid_size: int = 5) -> KANLayer:
     """A 1 -> 1 layer whose spline is the least-squares cubic fit of sin(pi x)."""
-    layer = KANLayer(1, 1, grid_size, seed=0, dtype=F64)
+    layer = KANLayer(1, 1, grid_size, spline_order=3, seed=0, dtype=F64)
     xd = torch.linspace(-1, 1, 400, dtype=F64)[:, None]
     with torch.no_grad():
         design = layer.basis(xd)[:, 0]
@@ -37,7 +37,7 @@ def smooth_edge(grid_size: int = 5) -> KANLayer:
 
 @pytest.mark.parametrize(("g", "factor"), [(5, 2), (3, 4), (7, 3)])
 def test_nested_extension_preserves_layer_exactly(g: int, factor: int) -> None:
-    layer = KANLayer(2, 3, g, seed=1, dtype=F64)
+    layer = KANLayer(2, 3, g, spline_order=3, seed=1, dtype=F64)
     x = torch.cat([_x(500, 2), torch.tensor([[-1.0, 1.0], [1.0, -1.0]], dtype=F64)])
     before = layer(x)
     layer.extend_grid(factor * g)
@@ -46,7 +46,7 @@ def test_nested_extension_preserves_layer_exactly(g: int, factor: int) -> None:
 
 
 def test_nested_extension_preserves_kan_inside_range() -> None:
-    model = KAN([2, 5, 4, 1], grid_size=5, seed=2, dtype=F64)
+    model = KAN([2, 5, 4, 1], grid_size=5, spline_order=3, seed=2, dtype=F64)
     x = _x(800, 2, seed=1)
     h1 = model.layers[0](x)
     h2 = model.layers[1](h1)
@@ -59,7 +59,7 @@ def test_nested_extension_preserves_kan_inside_range() -> None:
 
 
 def test_nested_extension_after_update_is_exact() -> None:
-    model = KAN([2, 4, 1], grid_size=5, seed=3, dtype=F64)
+    model = KAN([2, 4, 1], grid_size=5, spline_order=3, seed=3, dtype=F64)
     x = _x(600, 2, seed=2) ** 3
     model.update_grid(x)
     before = model(x)
@@ -77,7 +77,7 @@ def test_non_nested_extension_tolerance() -> None:
     """
     x = _x(2000, 2)
     for seed in range(3):
-        layer = KANLayer(2, 3, 5, seed=seed, dtype=F64)
+        layer = KANLayer(2, 3, 5, spline_order=3, seed=seed, dtype=F64)
         before = layer(x)
         layer.extend_grid(7)
         assert maxabs(layer(x) - before) < 2e-3
@@ -95,7 +95,7 @@ def test_update_grid_follows_quantiles_and_preserves_function() -> None:
     only wide intervals where the samples are sparse.)"""
     xs = _x(3000, 2, seed=4) ** 3  # concentrated near 0
     for seed in range(3):
-        layer = KANLayer(2, 3, 5, seed=seed, grid_eps=0.02, dtype=F64)
+        layer = KANLayer(2, 3, 5, spline_order=3, seed=seed, grid_eps=0.02, dtype=F64)
         before = layer(xs)
         layer.update_grid(xs)
         assert maxabs(layer(xs) - before) < 1.5e-2
@@ -113,7 +113,7 @@ def test_update_grid_follows_quantiles_and_preserves_function() -> None:
 
 
 def test_update_grid_with_eps_one_is_uniform_on_sample_range() -> None:
-    layer = KANLayer(1, 2, 4, seed=0, dtype=F64)
+    layer = KANLayer(1, 2, 4, spline_order=3, seed=0, dtype=F64)
     xs = 0.5 * _x(200, 1, seed=6)
     layer.update_grid(xs, grid_eps=1.0)
     assert layer.basis.uniform
@@ -122,7 +122,7 @@ def test_update_grid_with_eps_one_is_uniform_on_sample_range() -> None:
 
 
 def test_kan_update_grid_adapts_every_layer_to_its_inputs() -> None:
-    model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
+    model = KAN([2, 3, 1], grid_size=5, spline_order=3, seed=0, dtype=F64)
     x = _x(1000, 2, seed=7)
     h = model.layers[0](x).detach()
     model.update_grid(x)
@@ -151,9 +151,9 @@ def test_least_squares_cubic_fit_converges_at_fourth_order() -> None:
 
 
 def test_load_state_dict_adopts_extended_grid() -> None:
-    model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
+    model = KAN([2, 3, 1], grid_size=5, spline_order=3, seed=0, dtype=F64)
     model.extend_grid(9)
-    fresh = KAN([2, 3, 1], grid_size=5, seed=1, dtype=F64)
+    fresh = KAN([2, 3, 1], grid_size=5, spline_order=3, seed=1, dtype=F64)
     fresh.load_state_dict(model.state_dict())
     assert fresh.grid_size == 9
     x = _x(50, 2)
@@ -178,7 +178,7 @@ def test_grid_operations_need_bspline_and_valid_sizes() -> None:
 
 
 def test_repeated_samples_with_zero_eps_raise_clearly() -> None:
-    layer = KANLayer(1, 1, 5, seed=0)
+    layer = KANLayer(1, 1, 5, spline_order=3, seed=0)
     xs = torch.cat([torch.zeros(90, 1), torch.linspace(-1, 1, 10)[:, None]])
     with pytest.raises(ValueError, match="grid_eps"):
         layer.update_grid(xs, grid_eps=0.0)

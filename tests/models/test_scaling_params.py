@@ -29,7 +29,7 @@ def test_input_scaling_maps_box_to_unit_cube() -> None:
 
 def test_scaled_model_forwards_grid_operations_with_scaled_samples() -> None:
     lo, hi = [0.0, 0.0], [2.0, 4.0]
-    net = KAN([2, 3, 1], grid_size=5, seed=0, dtype=F64)
+    net = KAN([2, 3, 1], grid_size=5, spline_order=3, seed=0, dtype=F64)
     model = ScaledModel(net, lo, hi)
     assert model.net is net and model.widths == [2, 3, 1]
     assert (model.dim_in, model.dim_out, model.grid_size) == (2, 1, 5)

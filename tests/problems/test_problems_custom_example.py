@@ -45,3 +45,31 @@ def test_exact_solution_satisfies_the_custom_problem(jet_net_factory):
 def test_custom_problem_validates_its_setting():
     with pytest.raises(ValueError, match="k must be a positive integer"):
         _load().Poisson1D(k=0.5)
+
+
+def test_an_exact_solution_computed_with_numpy_trains_without_h1(caplog):
+    """An ``exact`` written with numpy (as a tabulated or quadrature reference is) cannot be
+    differentiated by autograd: the run trains and reports rel_l2, says once that rel_h1 is
+    not reported, and leaves rel_h1 out."""
+    from kanpde.models import KAN, ScaledModel
+    from kanpde.pde import make_sampler
+    from kanpde.train import TrainConfig, Trainer
+
+    class NumpyExact(_load().Poisson1D):
+        def exact(self, x):
+            return torch.as_tensor(np.sin(self.k * np.pi * x.numpy()), dtype=x.dtype)
+
+    problem = NumpyExact(k=1)
+    model = ScaledModel(KAN([1, 3, 1], grid_size=5, seed=0, dtype=torch.float64), [0.0], [1.0])
+    cfg = TrainConfig.from_dict({"phases": [{"optimizer": "gauss_newton", "steps": 8}],
+                                 "n_interior": 64, "n_boundary": 2, "eval_every": 4,
+                                 "progress": False})
+    with caplog.at_level("INFO", logger="kanpde"):
+        assert problem.exact_gradient(torch.zeros(3, 1, dtype=torch.float64)) is None
+        res = Trainer(problem, model, make_sampler("sobol"), cfg, seed=0).fit()
+    assert res.status == "completed"
+    assert res.final["rel_l2"] < 1e-3 and "rel_h1" not in res.final
+    said = [r for r in caplog.records if "rel_h1 is not reported" in r.getMessage()]
+    assert len(said) == 1 and "NumpyExact" in said[0].getMessage()  # once per class
+    NumpyExact.exact = lambda self, x: torch.sin(self.k * np.pi * x)  # differentiable again
+    assert problem.exact_gradient(torch.zeros(3, 1, dtype=torch.float64)) is not None

@@ -65,6 +65,13 @@ CASES = {
         "problem=heat", "model=mlp", "model.widths=[2,8,1]",
         "train.phases=[{optimizer:gauss_newton,steps:5,solver:cg,cg_max_iter:50}]",
     ],
+    # preconditioned CG on the stored sparse Jacobian: the products and the Nystrom sketch
+    # reduced over the ranks
+    "gauss_newton_pcg": [
+        "problem=poisson", "model=kan", "model.widths=[2,4,1]", "model.grid_size=4",
+        "train.phases=[{optimizer:gauss_newton,steps:5,solver:pcg,preconditioner:nystrom,"
+        "nystrom_rank:10,cg_max_iter:50}]",
+    ],
     # the knots follow the gathered points: an update after one step of a negligible
     # learning rate, so the loss after it compares the refits themselves
     "grid_update": [
@@ -150,7 +157,7 @@ def test_lbfgs_two_ranks_reach_the_error_of_one_process(configs, two_ranks):
     np.testing.assert_allclose(got["h_loss"], ref["h_loss"], rtol=1e-8)
 
 
-@pytest.mark.parametrize("case", ["gauss_newton", "gauss_newton_cg"])
+@pytest.mark.parametrize("case", ["gauss_newton", "gauss_newton_cg", "gauss_newton_pcg"])
 def test_gauss_newton_two_ranks_match_one_process_with_both_shards(configs, two_ranks, case):
     ref = _single(configs[case], shards=2)
     got = two_ranks[case]

@@ -248,7 +248,8 @@ def test_variable_projection_needs_a_linear_problem():
 
 def test_variable_projection_trains_a_linear_problem():
     problem = Poisson()
-    model = ScaledModel(KAN([2, 4, 1], grid_size=4, seed=0, dtype=F64), [-1, -1], [1, 1])
+    model = ScaledModel(KAN([2, 4, 1], grid_size=4, spline_order=3, seed=0, dtype=F64),
+                        [-1, -1], [1, 1])
     res = _train(problem, model, [{"optimizer": "gauss_newton", "steps": 8, "varpro": True}])
     assert res.history["loss"][-1] < 0.1 * res.history["loss"][0]
 

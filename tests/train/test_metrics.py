@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from kanpde.train.config import Phase
-from kanpde.train.metrics import error_metrics
+from kanpde.train.metrics import error_metrics, rel_l2
 from kanpde.train.optim import scheduled_lr
 
 
@@ -16,6 +17,24 @@ def test_metrics_values():
     assert m["mse"] == pytest.approx(0.5, rel=1e-15)
     assert m["max_abs"] == pytest.approx(1.0, rel=1e-15)
     assert "rel_h1" not in m
+
+
+def test_one_rel_l2_everywhere_with_nan_for_a_zero_reference():
+    """error_metrics, the symbolic formula error and the explain accuracy share rel_l2."""
+    import sympy
+
+    from kanpde.app.explain_runs import accuracy
+    from kanpde.explain.formula import formula_error
+
+    assert rel_l2(np.array([1.0, 0.0]), np.array([3.0, 4.0])) == pytest.approx(0.2, rel=1e-15)
+    assert np.isnan(rel_l2(np.ones(2), np.zeros(2)))
+    assert np.isnan(error_metrics(np.ones((2, 1)), np.zeros((2, 1)))["rel_l2"])
+    x = np.array([[0.5], [1.0]])
+    assert np.isnan(formula_error(sympy.Symbol("x", real=True), ["x"], x, np.zeros(2))["rel_l2"])
+    one = torch.nn.Linear(1, 1).double()
+    assert np.isnan(accuracy(one, x, np.zeros((2, 1)))["rel_l2"])
+    err = formula_error(2 * sympy.Symbol("x", real=True), ["x"], x, x[:, 0])
+    assert err["rel_l2"] == pytest.approx(1.0, rel=1e-15)
 
 
 def test_rel_h1():

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kanpde.core.atomic import atomic_path
 from kanpde.core.paths import cache_dir
 
 _PARAMS_KEY = "__params__"
@@ -57,16 +56,9 @@ def cached(
     arrays = {k: np.asarray(v) for k, v in compute().items()}
     if _PARAMS_KEY in arrays:
         raise ValueError(f"array name {_PARAMS_KEY!r} is reserved")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            meta = json.dumps({"name": name, "params": _plain(params)}, sort_keys=True)
-            np.savez(f, **arrays, **{_PARAMS_KEY: np.array(meta)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        meta = json.dumps({"name": name, "params": _plain(params)}, sort_keys=True)
+        np.savez(f, **arrays, **{_PARAMS_KEY: np.array(meta)})
     return arrays
 
 
