@@ -5,16 +5,16 @@ Everything below this package is plain Python and usable from a script or a note
 """
 
 from kanpde.app.assemble import (
-    assemble_model,
-    build,
-    construct,
-    periodic_axes,
-    resolve_device,
-    resolved_config,
+           Plan,
+           assemble_model,
+           build,
+           construct,
+           periodic_axes,
+           resolve_device,
 )
 from kanpde.app.cli import conf_dir, launch_time
 from kanpde.app.precheck import precheck, validate
 from kanpde.app.solve import solve
 
-__all__ = ["assemble_model", "build", "conf_dir", "construct", "launch_time", "periodic_axes",
-           "precheck", "resolve_device", "resolved_config", "solve", "validate"]
+__all__ = ["Plan", "assemble_model", "build", "conf_dir", "construct", "launch_time",
+           "periodic_axes", "precheck", "resolve_device", "solve", "validate"]

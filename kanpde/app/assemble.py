@@ -1,10 +1,12 @@
-"""From a plain config (``conf/solve.yaml`` composed, as a dict) to the objects of a solve.
+"""From a plain config (``conf/solve.yaml`` composed, as a dict) to the :class:`Plan` of a
+solve, in one pass (:func:`build`):
 
     problem = instantiate(cfg.problem)                 # a kanpde.pde.Problem
     problem.add_observations(...), problem.learn(...)  # cfg.data, cfg.learn (inverse problems)
+    cfg     = study rules resolved (grid ladder, parameter matching)
+    train   = TrainConfig.from_dict(cfg.train)         # validated, nothing changed afterwards
     model   = T(x, net(E(S(x))))                       # backbone, embeddings, scaling, constraint
     sampler = instantiate(cfg.sampler)
-    train   = TrainConfig.from_dict(cfg.train)         # validated
 
 Nodes with a ``_target_`` are built by Hydra's ``instantiate`` after their keys are checked
 against the target's signature, so a bad key or value is a :class:`ConfigError` naming it
@@ -14,7 +16,9 @@ against the target's signature, so a bad key or value is a :class:`ConfigError` 
 
 from __future__ import annotations
 
+import copy
 import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -149,15 +153,16 @@ def build_embeddings(cfg: dict[str, Any], problem) -> tuple[list, int]:
     return embeddings, dim
 
 
-def assemble_model(cfg: dict[str, Any], problem):
+def assemble_model(cfg: dict[str, Any], problem, embedded: tuple[list, int] | None = None):
     """Backbone, input embeddings, scaling to [-1, 1] and the optional hard constraint:
 
         u(x) = T(x, net(E(S(x))))   (T: output transform, E: embeddings, S: scaling)
 
     ``model.widths`` is given in the problem's dimensions; an embedding widens the
-    backbone's first layer to its own output width.
+    backbone's first layer to its own output width. ``embedded``: the result of
+    :func:`build_embeddings` when already built.
     """
-    embeddings, dim = build_embeddings(cfg, problem)
+    embeddings, dim = embedded if embedded is not None else build_embeddings(cfg, problem)
     widths = list(cfg["model"].get("widths") or [])
     extra: dict[str, Any] = {"seed": cfg["seed"]}
     if embeddings and widths:
@@ -213,27 +218,56 @@ def attach_inverse(cfg: dict[str, Any], problem) -> None:
             raise ConfigError(f"learn: {exc}") from exc
 
 
-def resolve_rules(cfg: dict[str, Any], problem) -> dict[str, Any]:
-    """``cfg`` with the study rules (grid ladder, parameter matching) resolved for ``problem``."""
-    return apply_study_rules(cfg, build_embeddings(cfg, problem)[1])
+@dataclass
+class Plan:
+    """Everything one solve runs with, built once (:func:`build`).
+
+    Attributes:
+        config: the resolved config (study rules applied): what the run records.
+        problem: the problem, with its observations and learned coefficients attached.
+        model: the physical model ``T(x, net(E(S(x))))`` (parameters in the default dtype;
+            the trainer moves it to ``device`` and ``dtype``).
+        sampler, train: the collocation sampler and the validated :class:`TrainConfig`.
+        device, dtype: where and in which precision the solve runs.
+    """
+
+    config: dict[str, Any]
+    problem: Any
+    model: torch.nn.Module
+    sampler: Any
+    train: TrainConfig
+    device: torch.device
+    dtype: torch.dtype
 
 
-def resolved_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The config a solve runs and records: study rules resolved (:mod:`.study_rules`)."""
-    check_top_level(cfg)
-    return resolve_rules(cfg, construct(cfg["problem"], "problem"))
+def _train_dict(cfg: dict[str, Any], problem) -> dict[str, Any]:
+    """``cfg.train`` with the loss weights of terms a setting satisfies exactly set to 0
+    (unless given): the constrained terms of a hard constraint, the periodic conditions of
+    a periodic embedding. The recorded config keeps the user's weights."""
+    train = copy.deepcopy(cfg["train"])
+    weights = dict(train.get("loss_weights") or {})
+    if cfg.get("hard_constraint", False):
+        for term in problem.constrained_terms:
+            weights.setdefault(term, 0.0)
+    if (cfg.get("embedding") or {}).get("periodic", False):
+        for c in problem.conditions:
+            if isinstance(c, Periodic):
+                weights.setdefault(c.name, 0.0)
+    train["loss_weights"] = weights
+    return train
 
 
-def build(cfg: dict[str, Any]):
-    """Problem, physical model, sampler, train config, device and dtype from a plain config
-    (study rules resolved first)."""
+def build(cfg: dict[str, Any]) -> Plan:
+    """The :class:`Plan` of a plain config, every setting checked once (a bad one is a
+    :class:`ConfigError` naming its key); the study rules are resolved here, once."""
     check_top_level(cfg)
     device = rank_device(resolve_device(cfg["device"]), distributed.current())
     dtype = resolve_dtype(cfg["dtype"])
     problem = construct(cfg["problem"], "problem")
     attach_inverse(cfg, problem)
-    cfg = resolve_rules(cfg, problem)
-    train_cfg = TrainConfig.from_dict(cfg["train"])
+    embedded = build_embeddings(cfg, problem)
+    cfg = apply_study_rules(cfg, embedded[1])
+    train_cfg = TrainConfig.from_dict(_train_dict(cfg, problem))
     widths = list(cfg["model"].get("widths") or [])
     if widths and (widths[0] != problem.dim_in or widths[-1] != problem.dim_out):
         raise ConfigError(
@@ -241,14 +275,7 @@ def build(cfg: dict[str, Any]):
             f"{problem.dim_in} ({', '.join(problem.names)}) and end with its output dimension "
             f"{problem.dim_out}"
         )
-    model = assemble_model(cfg, problem)
-    if cfg.get("hard_constraint", False):
-        for term in problem.constrained_terms:  # satisfied exactly: no loss needed
-            train_cfg.loss_weights.setdefault(term, 0.0)
-    if (cfg.get("embedding") or {}).get("periodic", False):
-        for c in problem.conditions:  # exact through the embedding
-            if isinstance(c, Periodic):
-                train_cfg.loss_weights.setdefault(c.name, 0.0)
+    model = assemble_model(cfg, problem, embedded)
     sampler = construct(cfg["sampler"], "sampler")
     check_against_problem(train_cfg, problem, model)
-    return problem, model, sampler, train_cfg, device, dtype
+    return Plan(cfg, problem, model, sampler, train_cfg, device, dtype)

@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 import kanpde.conf
-from kanpde.app.assemble import resolved_config
+from kanpde.app.assemble import build
 from kanpde.app.precheck import precheck
 from kanpde.app.solve import solve
 from kanpde.core.errors import ConfigError
@@ -41,6 +41,7 @@ def conf_dir() -> Path:
 
 # ------------------------------------------------------------------ Hydra glue
 _STATUS: dict[str, Any] = {"code": 0, "peer_lost": False}
+_CHECKED: dict[str, Any] = {}  # the up-front check's composed config and plan (a single run)
 LAUNCH_ENV = "KANPDE_LAUNCH_TIME"
 _LAUNCH: dict[str, datetime.datetime] = {}
 
@@ -91,12 +92,16 @@ def _task(cfg) -> None:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     try:
-        plain = resolved_config(OmegaConf.to_container(cfg, resolve=True))
-        yaml_text = OmegaConf.to_yaml(OmegaConf.create(plain))
+        plain = OmegaConf.to_container(cfg, resolve=True)
         distributed.export_submitit_env()  # a multi-task submitit job: torchrun's vars
         if not distributed.init_from_env().is_main:  # rank 0 logs
             logging.getLogger("kanpde").setLevel(logging.WARNING)
-        status = solve(plain, run_dir, yaml_text)
+        # the plan the up-front check built from this very config, else (a sweep job, a
+        # config that resolves only inside the run) built here
+        checked = _CHECKED.pop("plan", None) if _CHECKED.pop("config", None) == plain else None
+        plan = checked if checked is not None else build(plain)
+        yaml_text = OmegaConf.to_yaml(OmegaConf.create(plan.config))
+        status = solve(plan, run_dir, yaml_text)
     except ConfigError as exc:
         print(f"kanpde: config error: {exc}", file=sys.stderr)
         _STATUS["code"] = max(_STATUS["code"], 2)
@@ -131,10 +136,12 @@ def main() -> None:
     if not comm.is_main:
         sys.argv.extend(_quiet_rank_overrides(sys.argv[1:]))
     try:
-        precheck(sys.argv[1:], path)  # before Hydra creates or writes anything
+        checked = precheck(sys.argv[1:], path)  # before Hydra creates or writes anything
     except ConfigError as exc:
         print(f"kanpde: config error: {exc}", file=sys.stderr)
         sys.exit(2)
+    if checked is not None:
+        _CHECKED["config"], _CHECKED["plan"] = checked
     source = str(path) if os.environ.get("KANPDE_CONF") else "pkg://kanpde.conf"
     app = hydra.main(version_base="1.3", config_path=source, config_name="solve")(_task)
     app()

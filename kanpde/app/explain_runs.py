@@ -57,7 +57,9 @@ def load_run(run_dir: str | os.PathLike[str], device: str | None = None) -> Load
         raise ValueError(f"{path}: the stored config is not a mapping")
     if device is not None:
         cfg["device"] = device
-    problem, model, sampler, train_cfg, dev, dtype = build(cfg)
+    plan = build(cfg)
+    problem, model, sampler, train_cfg = plan.problem, plan.model, plan.sampler, plan.train
+    dev, dtype = plan.device, plan.dtype
     if device is not None:
         dev = resolve_device(device)
     model.load_state_dict(load_state_dict_tensors(record))

@@ -37,7 +37,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from kanpde.app.assemble import DEVICES, build
+from kanpde.app.assemble import DEVICES, Plan, build
 from kanpde.core.errors import ConfigError
 from kanpde.report.sweeps import expand_sweep
 
@@ -61,17 +61,18 @@ def finite_numbers(node: Any, key: str = "") -> None:
         raise ConfigError(f"{key}: must be a finite number, got {node!r}")
 
 
-def validate(cfg: dict[str, Any], *, check_device: bool = True) -> None:
+def validate(cfg: dict[str, Any], *, check_device: bool = True) -> Plan:
     """Build every object of the solve from the plain config ``cfg`` (no training, no
-    files): ConfigError on the first bad setting. ``check_device=False`` checks the device
-    name only (a sweep's jobs may run on another machine, e.g. a Slurm GPU node)."""
+    files) and return their :class:`Plan`: ConfigError on the first bad setting.
+    ``check_device=False`` checks the device name only (a sweep's jobs may run on another
+    machine, e.g. a Slurm GPU node)."""
     finite_numbers(cfg)
     if not check_device:
         name = cfg.get("device")
         if not isinstance(name, str) or not (name in DEVICES or name.startswith("cuda:")):
             raise ConfigError(f"device: got {name!r}; allowed values: auto, cpu, cuda, cuda:<n>")
         cfg = {**cfg, "device": "cpu"}
-    build(cfg)
+    return build(cfg)
 
 
 def _can_create_in(directory: Path) -> bool:
@@ -185,25 +186,28 @@ def sweep_jobs(conf: Path, overrides: list[str]) -> list[list[str]] | None:
             for combo in itertools.product(*(axes[k] for k in keys))]
 
 
-def precheck(argv: list[str], conf: Path) -> None:
+def precheck(argv: list[str], conf: Path) -> tuple[dict[str, Any], Plan] | None:
     """Check the command line ``argv`` (without the program name) of ``kanpde``; raise
-    :class:`ConfigError` on the first bad setting. Does nothing for command lines with
-    Hydra flags other than ``-m``."""
+    :class:`ConfigError` on the first bad setting. For a single run, return the composed
+    config and the :class:`Plan` built from it (the solve runs that plan: one build per
+    solve). Does nothing for command lines with Hydra flags other than ``-m``."""
     multirun = any(a in MULTIRUN_FLAGS for a in argv)
     overrides = [a for a in argv if a not in MULTIRUN_FLAGS]
     if any(a.startswith("-") for a in overrides):
-        return
+        return None
     try:
-        _precheck(overrides, multirun, conf)
+        return _precheck(overrides, multirun, conf)
     except Unresolvable:
-        return
+        return None
 
 
-def _precheck(overrides: list[str], multirun: bool, conf: Path) -> None:
+def _precheck(overrides: list[str], multirun: bool, conf: Path
+              ) -> tuple[dict[str, Any], Plan] | None:
     if not multirun:
         cfg = _compose(conf, overrides)
         hydra_node = cfg.pop("hydra")
-        validate(cfg)
+        composed = copy.deepcopy(cfg)
+        plan = validate(cfg)
         run_dir = _hydra_value(hydra_node, "run.dir")
         if run_dir is not None:
             writable_dir(Path(str(run_dir)), "hydra.run.dir")
@@ -214,10 +218,10 @@ def _precheck(overrides: list[str], multirun: bool, conf: Path) -> None:
                     f"{Path(str(run_dir)) / 'checkpoint.pt'}; run without resume, or point "
                     "hydra.run.dir at the directory of the run to continue"
                 )
-        return
+        return composed, plan
     jobs = sweep_jobs(conf, overrides)
     if jobs is None:
-        return
+        return None
     sweep_dir = None
     for job in jobs:
         cfg = _compose(conf, job)
@@ -230,3 +234,4 @@ def _precheck(overrides: list[str], multirun: bool, conf: Path) -> None:
             sweep_dir = _hydra_value(hydra_node, "sweep.dir")
     if sweep_dir is not None:
         writable_dir(Path(str(sweep_dir)), "hydra.sweep.dir")
+    return None

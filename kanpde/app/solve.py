@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kanpde.app.assemble import build
+from kanpde.app.assemble import Plan
 from kanpde.core.version import __version__
 from kanpde.figures import figures
 from kanpde.models import count_parameters
@@ -49,9 +49,13 @@ def inverse_record(problem, result) -> tuple[dict[str, float], dict[str, Any], d
     return final, attrs, extra
 
 
-def solve(cfg: dict[str, Any], run_dir: Path, config_yaml: str) -> str:
-    """Train, write ``run_dir/run.h5`` and the figures; return the run status."""
-    problem, model, sampler, train_cfg, device, dtype = build(cfg)
+def solve(plan: Plan, run_dir: Path, config_yaml: str) -> str:
+    """Train the plan (:func:`kanpde.app.assemble.build`), write ``run_dir/run.h5`` (its
+    config: ``config_yaml``, the plan's resolved config as YAML) and the figures; return the
+    run status."""
+    cfg = plan.config
+    problem, model, sampler, train_cfg = plan.problem, plan.model, plan.sampler, plan.train
+    device, dtype = plan.device, plan.dtype
     comm = distributed.current()
     run_dir.mkdir(parents=True, exist_ok=True)
     n_params = count_parameters(model)

@@ -30,7 +30,8 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
     if problem == "poisson_nd":  # three coordinates by default
         overrides += ["model.widths=[3,5,1]"]
     cfg = compose_cfg(overrides)
-    prob, model, sampler, train, device, dtype = build(cfg)
+    p = build(cfg)
+    prob, train = p.problem, p.train
     assert prob.dim_in == cfg["model"]["widths"][0]
     assert train.total_steps > 0
 
@@ -38,7 +39,8 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
 @pytest.mark.parametrize("model", group_options("model"))
 def test_every_model_builds(compose_cfg, model):
     cfg = compose_cfg([f"model={model}", "train=smoke"])
-    prob, net, sampler, train, device, dtype = build(cfg)
+    p = build(cfg)
+    prob, net = p.problem, p.model
     import torch
 
     x = torch.rand(5, prob.dim_in, dtype=torch.float64)
@@ -48,7 +50,8 @@ def test_every_model_builds(compose_cfg, model):
 @pytest.mark.parametrize("sampler", group_options("sampler"))
 def test_every_sampler_builds(compose_cfg, sampler):
     cfg = compose_cfg([f"sampler={sampler}", "train=smoke"])
-    prob, net, smp, train, device, dtype = build(cfg)
+    p = build(cfg)
+    prob, smp = p.problem, p.sampler
     pts = prob.sample_points(smp, 16, 8, 0)
     assert pts["residual"].shape[1] == prob.dim_in
 

@@ -62,3 +62,41 @@ def test_train_yaml_is_train_config_default():
                 assert got == {k: want[k] for k in got}, f"train.phases: {got} vs {want}"
         else:
             assert yaml[key] == python[key], f"train.{key}: {yaml[key]!r} vs {python[key]!r}"
+
+
+def test_one_build_per_solve(tmp_path, monkeypatch):
+    """``kanpde`` builds the problem, its observations and the model once per solve: the
+    up-front check's plan is the one that trains (composition: once by the check, once by
+    Hydra's application, which then reuses the plan)."""
+    import sys
+
+    from kanpde.problems.poisson import Poisson
+
+    import kanpde.app.assemble as assemble
+    from kanpde.app import cli
+    from kanpde.models import KAN
+    from kanpde.results import read_run
+
+    counts = {"problem": 0, "model": 0, "observations": 0}
+
+    def counting(cls_or_mod, name, key):
+        original = getattr(cls_or_mod, name)
+
+        def wrapper(*args, **kwargs):
+            counts[key] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(cls_or_mod, name, wrapper)
+
+    counting(Poisson, "__init__", "problem")
+    counting(KAN, "__init__", "model")
+    counting(assemble, "generate_observations", "observations")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("KANPDE_LAUNCH_TIME", "2026-01-01T00:00:00")
+    monkeypatch.setattr(sys, "argv", ["kanpde", "train=smoke", "figures=false", "data.n=20",
+                                      f"hydra.run.dir={tmp_path}"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 0
+    assert counts == {"problem": 1, "model": 1, "observations": 1}
+    assert read_run(tmp_path / "run.h5").attrs["status"] == "completed"

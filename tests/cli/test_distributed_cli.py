@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kanpde.app import solve
+from kanpde.app import build, solve
 from kanpde.results import read_run
 from kanpde.train import load_checkpoint
 
@@ -85,7 +85,7 @@ def reference(tmp_path_factory):
         )
     GlobalHydra.instance().clear()
     run_dir = tmp_path_factory.mktemp("one_process")
-    assert solve(cfg, run_dir, "# test\n") == "completed"
+    assert solve(build(cfg), run_dir, "# test\n") == "completed"
     return read_run(run_dir / "run.h5")
 
 

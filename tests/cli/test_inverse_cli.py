@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from kanpde.problems import Heat
 
-from kanpde.app import solve
+from kanpde.app import build, solve
 from kanpde.pde.observations import generate_observations, save_observations
 from kanpde.report.study import build_report, write_report
 from kanpde.results import read_run
@@ -29,7 +29,7 @@ def run(compose_cfg, tmp_path, monkeypatch):
     def _run(overrides, figures=False):
         cfg = compose_cfg(["train=smoke", f"figures={str(figures).lower()}",
                            "train.eval_every=2", *overrides])
-        assert solve(cfg, tmp_path / "run", "# test\n") == "completed"
+        assert solve(build(cfg), tmp_path / "run", "# test\n") == "completed"
         return read_run(tmp_path / "run" / "run.h5"), tmp_path / "run"
 
     return _run
@@ -66,9 +66,9 @@ def test_both_derivative_engines_learn_the_same_coefficient(compose_cfg, tmp_pat
     cfg = compose_cfg(["train=smoke", "figures=false", "problem=heat", "data.n=50",
                        "learn={diffusion:0.5}", "derivatives=autograd",
                        "train.phases=[{optimizer:adam,steps:8}]"])
-    assert solve(cfg, tmp_path / "a", "# test\n") == "completed"
+    assert solve(build(cfg), tmp_path / "a", "# test\n") == "completed"
     cfg["derivatives"] = engine
-    assert solve(cfg, tmp_path / "b", "# test\n") == "completed"
+    assert solve(build(cfg), tmp_path / "b", "# test\n") == "completed"
     a, b = (read_run(tmp_path / d / "run.h5").final["coef_diffusion"] for d in "ab")
     assert a == pytest.approx(b, rel=1e-8)
 

@@ -62,7 +62,9 @@ def test_readme_python_example_builds_the_run_of_kanpde_on_defaults():
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = OmegaConf.to_container(compose(config_name="solve"), resolve=True)
     GlobalHydra.instance().clear()
-    problem, model, sampler, train_cfg, _, dtype = build(cfg)
+    plan = build(cfg)
+    problem, model, sampler, train_cfg, dtype = (plan.problem, plan.model, plan.sampler,
+                                                 plan.train, plan.dtype)
     seen = {}
     original = Trainer.fit
     Trainer.fit = lambda self: seen.setdefault("trainer", self)

@@ -23,5 +23,5 @@ def test_an_unknown_name_lists_the_registered_ones():
 def test_a_target_without_a_dot_is_looked_up_in_the_registry(compose_cfg):
     cfg = compose_cfg(["problem=custom", "problem._target_=heat", "train=smoke",
                        "model.widths=[2,3,1]"])
-    problem, *_ = build(cfg)
+    problem = build(cfg).problem
     assert type(problem) is PROBLEMS["heat"]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kanpde.app import solve
+from kanpde.app import build, solve
 from kanpde.results import read_run
 from kanpde.train import load_checkpoint
 
@@ -92,7 +92,7 @@ def reference(request, tmp_path_factory):
                                              overrides=CASES[request.param][0]))
     GlobalHydra.instance().clear()
     run_dir = tmp_path_factory.mktemp("uninterrupted")
-    assert solve(cfg, run_dir, "# test\n") == "completed"
+    assert solve(build(cfg), run_dir, "# test\n") == "completed"
     return request.param, read_run(run_dir / "run.h5")
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from kanpde.app import solve
+from kanpde.app import build, solve
 from kanpde.results import read_run
 
 # Small references keep the end-to-end runs fast (the benchmark settings are the defaults).
@@ -58,7 +58,7 @@ def run(compose_cfg, tmp_path, monkeypatch):
     def _run(overrides, name="run"):
         cfg = compose_cfg(["train=smoke", "figures=false", "train.eval_every=4", *overrides])
         run_dir = tmp_path / name
-        status = solve(cfg, run_dir, "# test\n")
+        status = solve(build(cfg), run_dir, "# test\n")
         return status, read_run(run_dir / "run.h5"), run_dir
 
     return _run
@@ -90,7 +90,7 @@ def test_every_problem_with_every_model(run, problem, model):
 
 def test_figures_are_written(compose_cfg, tmp_path):
     cfg = compose_cfg(["train=smoke", "problem=heat"])
-    assert solve(cfg, tmp_path, "# test\n") == "completed"
+    assert solve(build(cfg), tmp_path, "# test\n") == "completed"
     for name in ("loss.png", "error.png", "solution.png", "edges.png"):
         assert (tmp_path / name).stat().st_size > 1000, name
 

@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from kanpde.app import conf_dir, solve
+from kanpde.app import build, conf_dir, solve
 
 
 def make_run(run_dir, overrides):
@@ -21,7 +21,8 @@ def make_run(run_dir, overrides):
         plain = OmegaConf.to_container(cfg, resolve=True)
     finally:
         GlobalHydra.instance().clear()
-    assert solve(plain, run_dir, yaml.safe_dump(plain)) == "completed"
+    plan = build(plain)
+    assert solve(plan, run_dir, yaml.safe_dump(plan.config)) == "completed"
     return run_dir
 
 

@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from kanpde.problems import Kovasznay
 from omegaconf import OmegaConf
 
-from kanpde.app import conf_dir, solve
+from kanpde.app import build, conf_dir, solve
 from kanpde.figures.fields import solution_figure
 from kanpde.pde import ExactSolution
 from kanpde.results import read_run
@@ -89,7 +89,8 @@ def test_a_run_names_its_three_fields_in_the_figures(tmp_path, monkeypatch):
         cfg = compose(config_name="solve", overrides=["problem=kovasznay", "train=smoke",
                                                       "model.widths=[2,4,3]", "figures=false"])
     GlobalHydra.instance().clear()
-    assert solve(OmegaConf.to_container(cfg, resolve=True), tmp_path, "# test\n") == "completed"
+    plan = build(OmegaConf.to_container(cfg, resolve=True))
+    assert solve(plan, tmp_path, "# test\n") == "completed"
     rec = read_run(tmp_path / "run.h5")
     assert rec.attrs["output_names"] == "u,v,p"
     titles = [ax.get_title() for ax in solution_figure(rec).axes if ax.get_title()]

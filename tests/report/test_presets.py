@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from kanpde.app import build, conf_dir, resolved_config
+from kanpde.app import build, conf_dir
 from kanpde.app.study_rules import final_grid
 from kanpde.models import count_parameters
 from kanpde.report.sweeps import expand_sweep
@@ -27,7 +27,7 @@ def _jobs(compose, experiment: str) -> list[list[str]]:
 
 def _trained_count(cfg: dict) -> int:
     """The real parameter count of the model as it ends training (grid extended)."""
-    _, model, *_ = build(cfg)
+    model = build(cfg).model
     if cfg["model"]["_target_"].endswith(".KAN"):
         g = final_grid(cfg["model"]["grid_size"], cfg["train"])
         if g != model.net.grid_size:
@@ -43,7 +43,7 @@ def studies(request):
     for name in SWEEPS:
         rows = []
         for job in _jobs(compose, name):
-            cfg = resolved_config(compose(job))
+            cfg = build(compose(job)).config
             rows.append((job, cfg, _trained_count(cfg)))
         out[name] = rows
     return out
@@ -57,9 +57,8 @@ def test_every_preset_is_listed(compose):
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_single_run_of_every_preset_builds(compose, preset):
-    cfg = resolved_config(compose([f"experiment={preset}"]))
-    problem, model, _, train, *_ = build(cfg)
-    assert count_parameters(model) > 0 and train.total_steps > 0
+    plan = build(compose([f"experiment={preset}"]))
+    assert count_parameters(plan.model) > 0 and plan.train.total_steps > 0
 
 
 @pytest.mark.parametrize(("preset", "n"), sorted(SWEEPS.items()))

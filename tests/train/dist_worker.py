@@ -22,9 +22,10 @@ def train_case(cfg: dict, comm) -> dict[str, np.ndarray]:
     from kanpde.app import build
     from kanpde.train import Trainer
 
-    problem, model, sampler, train_cfg, device, dtype = build(cfg)
-    trainer = Trainer(problem, model, sampler, train_cfg, seed=cfg["seed"],
-                      engine=cfg["derivatives"], device=device, dtype=dtype, comm=comm)
+    plan = build(cfg)
+    model = plan.model
+    trainer = Trainer(plan.problem, model, plan.sampler, plan.train, seed=cfg["seed"],
+                      engine=cfg["derivatives"], device=plan.device, dtype=plan.dtype, comm=comm)
     result = trainer.fit()
     out = {f"h_{k}": v for k, v in result.history.items()}
     out.update({f"final_{k}": np.asarray(v) for k, v in result.final.items()})
