@@ -23,7 +23,6 @@ left to Hydra.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 import os
 import re
@@ -39,7 +38,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from kanpde.app.assemble import DEVICES, Plan, build
 from kanpde.core.errors import ConfigError
-from kanpde.report.sweeps import expand_sweep
+from kanpde.report.sweeps import basic_sweep
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
@@ -156,34 +155,20 @@ def _hydra_value(node: Any, path: str) -> Any:
         return None
 
 
-def _split(line: str) -> tuple[str, str]:
-    key, _, value = line.partition("=")
-    return key, value
-
-
 def sweep_jobs(conf: Path, overrides: list[str]) -> list[list[str]] | None:
-    """The override lists of every job of a sweep, or None when some sweep is not a plain
-    list, range or choice (then the jobs are checked as they start)."""
-    axes: dict[str, list[str]] = {}
+    """The override lists of every job of a sweep (Hydra's basic sweeper:
+    :func:`kanpde.report.sweeps.basic_sweep` over the preset's ``hydra.sweeper.params`` and
+    the command line), or None when some sweep is not a plain list, range or choice (then
+    the jobs are checked as they start)."""
     fixed = [line for line in overrides if "=" not in line]  # deletions such as ~key
-    for line in overrides:
-        if "=" in line:
-            key, value = _split(line)
-            values = expand_sweep(value)
-            if values is None:
-                return None
-            axes[key] = values
-    first = fixed + [f"{k}={v[0]}" for k, v in axes.items()]
-    params = OmegaConf.select(_compose(conf, first)["hydra"], "sweeper.params")
+    assigned = [line for line in overrides if "=" in line]
+    command_line = basic_sweep({}, assigned)
+    if command_line is None:
+        return None
+    params = OmegaConf.select(_compose(conf, fixed + command_line[0])["hydra"], "sweeper.params")
     params = OmegaConf.to_container(params) if OmegaConf.is_config(params) else {}
-    for key, value in params.items():
-        values = expand_sweep(str(value))
-        if values is None:
-            return None
-        axes.setdefault(str(key), values)  # the command line wins
-    keys = list(axes)
-    return [fixed + [f"{k}={v}" for k, v in zip(keys, combo, strict=True)]
-            for combo in itertools.product(*(axes[k] for k in keys))]
+    jobs = basic_sweep(params, assigned)
+    return None if jobs is None else [fixed + job for job in jobs]
 
 
 def precheck(argv: list[str], conf: Path) -> tuple[dict[str, Any], Plan] | None:

@@ -1,6 +1,6 @@
 """What a sweep should have produced and did not: missing runs of Hydra sweeps.
 
-Two sources, both plain files that Hydra leaves (no Hydra import here):
+Two sources, both plain files that Hydra leaves (read with Hydra's own override parser):
 
 * a *job directory* (one holding ``.hydra/``, written when the job starts) without
   ``run.h5``: the run started and did not finish (crashed, was killed, or is still
@@ -21,7 +21,6 @@ Two sources, both plain files that Hydra leaves (no Hydra import here):
 from __future__ import annotations
 
 import itertools
-import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 
-__all__ = ["MissingRun", "expand_sweep", "expected_jobs", "find_missing", "split_top_level"]
+__all__ = ["MissingRun", "basic_sweep", "expand_sweep", "expected_jobs", "find_missing"]
 
-_OPEN = {"[": "]", "(": ")", "{": "}"}
 _JOB_NUM_SUBDIR = "${hydra.job.num}"
 
 
@@ -45,88 +45,34 @@ class MissingRun:
     reason: str
 
 
-def split_top_level(text: str) -> list[str]:
-    """Split ``text`` at commas outside brackets, parentheses, braces and quotes.
-
-    ``"[1,2],[3,4], x"`` -> ``["[1,2]", "[3,4]", "x"]`` (items stripped).
-    Raises ValueError on unbalanced brackets or quotes.
-    """
-    items: list[str] = []
-    depth: list[str] = []
-    quote = ""
-    start = 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote and text[i - 1] != "\\":
-                quote = ""
-            continue
-        if ch in "'\"":
-            quote = ch
-        elif ch in _OPEN:
-            depth.append(_OPEN[ch])
-        elif ch in ")]}":
-            if not depth or depth.pop() != ch:
-                raise ValueError(f"unbalanced {ch!r} in sweep value {text!r}")
-        elif ch == "," and not depth:
-            items.append(text[start:i].strip())
-            start = i + 1
-    if quote or depth:
-        raise ValueError(f"unbalanced brackets or quotes in sweep value {text!r}")
-    items.append(text[start:].strip())
-    return items
-
-
-def _number(text: str) -> int | float:
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
-def _range_values(args: list[str]) -> list[str]:
-    if not 1 <= len(args) <= 3:
-        raise ValueError(f"range() takes 1 to 3 arguments, got {len(args)}")
-    nums = [_number(a.split("=")[-1]) for a in args]
-    start, stop, step = (0, nums[0], 1) if len(nums) == 1 else (nums[0], nums[1], 1)
-    if len(nums) == 3:
-        step = nums[2]
-    if step == 0:
-        raise ValueError("range() step must not be zero")
-    if all(isinstance(v, int) for v in (start, stop, step)):
-        return [str(v) for v in range(start, stop, step)]
-    n = max(0, math.ceil((stop - start) / step))
-    return [str(start + i * step) for i in range(n)]
-
-
 def expand_sweep(value: str) -> list[str] | None:
-    """The values a basic-sweeper override value takes, or None when not understood.
+    """The values a basic-sweeper override value takes, as Hydra's basic sweeper writes them
+    into each job's overrides (Hydra's own override parser), or None when not understood.
 
     ``"0,1,2"`` -> ``["0", "1", "2"]``; ``"[2,5,1],[2,10,1]"`` -> two lists;
     ``"range(0,3)"`` -> ``["0", "1", "2"]``; ``"choice(a,b)"`` -> ``["a", "b"]``;
-    ``"kan"`` -> ``["kan"]``; ``"glob(*)"`` -> None.
+    ``"kan"`` -> ``["kan"]``; ``"glob(*)"``, ``"interval(0,1)"`` (they need the config or
+    a search sweeper) and unparsable values -> None.
     """
-    value = value.strip()
     try:
-        items = split_top_level(value)
-    except ValueError:
+        override = _parser().parse_overrides([f"sweep_key={value.strip()}"])[0]
+    except HydraException:
         return None
-    if len(items) > 1:
-        return items
-    item = items[0]
-    head, _, rest = item.partition("(")
-    head = head.strip()
-    if rest.endswith(")") and head.isidentifier():
-        args = split_top_level(rest[:-1]) if rest[:-1].strip() else []
-        if head == "choice":
-            return args
-        if head == "range":
-            try:
-                return _range_values(args)
-            except ValueError:
-                return None
-        return None  # glob, interval, shuffle, sort, tag, ...: not expanded here
-    return [item]
+    if not override.is_sweep_override():
+        return [override.get_value_element_as_str()]
+    try:
+        return list(override.sweep_string_iterator())
+    except HydraException:
+        return None
+
+
+def _parser() -> OverridesParser:
+    if "parser" not in _PARSER:
+        _PARSER["parser"] = OverridesParser.create()
+    return _PARSER["parser"]
+
+
+_PARSER: dict[str, OverridesParser] = {}
 
 
 def expected_jobs(multirun_yaml: str | os.PathLike[str]) -> list[list[str]] | None:
@@ -148,8 +94,18 @@ def expected_jobs(multirun_yaml: str | os.PathLike[str]) -> list[list[str]] | No
     if str((hydra.get("sweep") or {}).get("subdir", _JOB_NUM_SUBDIR)) != _JOB_NUM_SUBDIR:
         return None
     params = sweeper.get("params") or {}
-    args = [f"{k}={_param_text(v)}" for k, v in params.items()]
-    args += [str(o) for o in ((hydra.get("overrides") or {}).get("task") or [])]
+    task = [str(o) for o in ((hydra.get("overrides") or {}).get("task") or [])]
+    return basic_sweep(params, task)
+
+
+def basic_sweep(params: dict[str, Any], overrides: Iterable[str]) -> list[list[str]] | None:
+    """The jobs of Hydra's basic sweeper, in job-number order: the override list of each.
+
+    ``params`` are the sweeper's ``hydra.sweeper.params`` (key -> sweep value), then come
+    the command line's ``overrides``; a later key replaces an earlier one in place, and the
+    jobs are the Cartesian product of the values (:func:`expand_sweep`). None when an
+    override is not ``key=value`` or a value cannot be enumerated."""
+    args = [f"{k}={_param_text(v)}" for k, v in params.items()] + list(overrides)
     axes: dict[str, list[str]] = {}
     for arg in args:
         key, sep, value = arg.partition("=")

@@ -4,25 +4,21 @@ hold fixed; the matching and ladder rules give the counts the presets state."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from kanpde.app import build, conf_dir
+from kanpde.app.precheck import sweep_jobs
 from kanpde.app.study_rules import final_grid
 from kanpde.models import count_parameters
-from kanpde.report.sweeps import expand_sweep
 
 PRESETS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 SWEEPS = {"compare": 48, "grid_sweep": 27, "grid_sweep_mlp": 8, "lshape": 6, "paper_poisson": 6}
 
 
 def _jobs(compose, experiment: str) -> list[list[str]]:
-    """The override lists of every job the preset's sweep runs (its hydra.sweeper.params)."""
-    hydra = compose([f"experiment={experiment}"], hydra=True)
-    params = (hydra["sweeper"].get("params") or {}).items()
-    axes = [[f"{key}={v}" for v in expand_sweep(str(value))] for key, value in params]
-    return [[f"experiment={experiment}", *job] for job in itertools.product(*axes)]
+    """The override lists of every job the preset's sweep runs (its hydra.sweeper.params),
+    expanded as the up-front check and Hydra's basic sweeper expand them."""
+    return sweep_jobs(conf_dir(), [f"experiment={experiment}"])
 
 
 def _trained_count(cfg: dict) -> int:
