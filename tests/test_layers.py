@@ -100,7 +100,7 @@ def test_the_package_keeps_its_layers():
 
 
 @pytest.mark.parametrize(("module", "line", "expect"), [
-    ("kanpde/models/kan.py", "from kanpde.train import Trainer", "imports kanpde.train"),
+    ("kanpde/models/kan/network.py", "from kanpde.train import Trainer", "imports kanpde.train"),
     ("kanpde/pde/domain.py", "import kanpde.explain", "imports kanpde.explain"),
     ("problems/heat.py", "from kanpde.train.config import TrainConfig", "(problems) imports"),
     ("kanpde/results/read.py", "from kanpde.models import KAN", "(results) imports"),

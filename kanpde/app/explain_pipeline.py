@@ -43,7 +43,7 @@ from kanpde.explain.pruning import apply_masks, current_masks, live_counts, prun
 from kanpde.explain.symbolic import Edge, SymbolicKAN, split_model
 from kanpde.figures.style import save_figure
 from kanpde.models.backbone import kan_backbone
-from kanpde.models.edge_activations import LayerActivations, edge_activations, model_activations
+from kanpde.models.kan.edges import LayerActivations, edge_activations, model_activations
 from kanpde.results import add_group
 from kanpde.train import TrainConfig, Trainer
 

@@ -13,9 +13,9 @@ from kanpde.core.version import __version__
 from kanpde.figures import figures
 from kanpde.models import count_parameters
 from kanpde.models.backbone import backbone, grid_size_of
+from kanpde.models.kan.edges import edge_functions
 from kanpde.results import write_run
 from kanpde.train import Trainer, distributed
-from kanpde.train.edges import edge_functions
 
 log = logging.getLogger("kanpde")
 

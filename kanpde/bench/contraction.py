@@ -3,7 +3,7 @@
 Times ``forward_jet`` + backward of a single B-spline layer (``in -> out``, 2-D jets with the
 diagonal pairs, N points) with ``contraction = "dense"``, ``"sparse"``, ``"edge"`` over grid
 sizes, and prints what ``contraction="auto"`` picks; the data behind
-:func:`kanpde.models.contraction.choose_contraction`.
+:func:`kanpde.models.kan.contraction.choose_contraction`.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def n_params(h: int) -> int:
 
 
 def predicted(solver: str, h: int, n: int, cg_iters: int) -> tuple[float, float]:
-    """(seconds, bytes) a step should take by the cost model of kanpde.train.gn_solvers."""
+    """(seconds, bytes) a step should take by the cost model of
+    kanpde.train.gauss_newton.solvers."""
     p, r = n_params(h), int(1.1 * n)
     if solver.endswith("sub2000"):
         r = min(r, 2200)
@@ -182,7 +183,7 @@ def exponents(rows: list[dict], against: str, solvers) -> None:
 def largest_fit(memory_gib: float = 8.0) -> None:
     """The largest [2, h, h, 1] whose default solve fits ``memory_gib`` (the cost model)."""
     print(f"\n# largest KAN [2,h,h,1] G={GRID} whose auto solver's matrices fit {memory_gib:g} "
-          "GiB (kanpde.train.gn_solvers cost model)")
+          "GiB (kanpde.train.gauss_newton.solvers cost model)")
     for n in (2000, 10000):
         h = H_FIXED
         while predicted("auto", h + 1, n, 0)[1] <= memory_gib * GIB and h < 2000:

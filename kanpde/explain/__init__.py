@@ -9,7 +9,7 @@
     figures         edge plots with input histograms, network diagram (headless)
 
 Per-edge activations and the sparsity penalty these build on live below, in
-:mod:`kanpde.models.edge_activations` and :mod:`kanpde.train.sparsity`; ``kanpde-explain
+:mod:`kanpde.models.kan.edges` and :mod:`kanpde.train.sparsity`; ``kanpde-explain
 <run dir>``, which runs all of it on a finished run, is :mod:`kanpde.app.explain_pipeline`.
 """
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from kanpde.models.edge_activations import LayerActivations
+from kanpde.models.kan.edges import LayerActivations
 
 
 def edge_magnitudes(acts: list[LayerActivations]) -> list[Tensor]:

@@ -15,8 +15,8 @@ from torch import Tensor
 
 from kanpde.explain.importance import edge_scores
 from kanpde.models.backbone import kan_backbone
-from kanpde.models.edge_activations import model_activations
-from kanpde.models.kan import KAN
+from kanpde.models.kan.edges import model_activations
+from kanpde.models.kan.network import KAN
 
 
 def current_masks(kan: KAN) -> list[Tensor]:

@@ -24,8 +24,8 @@ from torch import Tensor, nn
 
 from kanpde.explain.fit import EdgeFit
 from kanpde.explain.library import LIBRARY
-from kanpde.models.edge_activations import edge_activations
-from kanpde.models.kan import KAN
+from kanpde.models.kan.edges import edge_activations
+from kanpde.models.kan.network import KAN
 from kanpde.models.scaling import ScaledModel
 
 Edge = tuple[int, int, int]  # (layer, input node, output node)

@@ -8,18 +8,18 @@ scaling, parameter counting, and the derivative :class:`Jet` every model can pro
 from kanpde.core.jet import Jet
 from kanpde.models.activations import ACTIVATIONS, get_activation
 from kanpde.models.backbone import backbone, grid_size_of, kan_backbone
-from kanpde.models.bases import BASES, make_basis
-from kanpde.models.basis import Basis
-from kanpde.models.bspline import BSplineBasis
-from kanpde.models.chebyshev import ChebyshevBasis
+from kanpde.models.bases.basis import Basis
+from kanpde.models.bases.bspline import BSplineBasis
+from kanpde.models.bases.chebyshev import ChebyshevBasis
+from kanpde.models.bases.factory import BASES, make_basis
+from kanpde.models.bases.rbf import RBFBasis
 from kanpde.models.compiled import CompiledModel
 from kanpde.models.embedding import Embedded, FourierEmbedding, PeriodicEmbedding
 from kanpde.models.fourier import FourierMLP
-from kanpde.models.kan import KAN
-from kanpde.models.kan_layer import KANLayer
+from kanpde.models.kan.layer import KANLayer
+from kanpde.models.kan.network import KAN
 from kanpde.models.mlp import MLP
 from kanpde.models.params import count_parameters, match_width, parameter_count
-from kanpde.models.rbf import RBFBasis
 from kanpde.models.scaling import InputScaling, ScaledModel
 from kanpde.models.siren import SIREN
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from kanpde.models.embedding import Embedded
-from kanpde.models.kan import KAN
+from kanpde.models.kan.network import KAN
 from kanpde.models.scaling import ScaledModel
 
 MAX_DEPTH = 16

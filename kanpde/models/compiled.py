@@ -13,7 +13,7 @@ change (new coefficient shapes, or a non-uniform grid after ``update_grid``). Ea
 compilation takes seconds to a minute on a CPU, so compiling pays off only for runs of many
 steps on a fixed grid (measured figures: ``python -m kanpde.bench jets --compile`` and the
 README); it is off by default (``train.compile: false``). ``torch.compile`` cannot trace
-the native fused KAN pass (:mod:`kanpde.models.fused_jet`), so a compiled KAN runs the
+the native fused KAN pass (:mod:`kanpde.models.kan.fused_jet`), so a compiled KAN runs the
 PyTorch contractions, which on a CPU with the native kernels is slower than the eager model.
 Dynamo keeps at most ``torch._dynamo.config.recompile_limit`` (default 8) variants of a
 function per process, shared by all models of one class; past it the eager code runs (with

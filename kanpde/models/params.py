@@ -19,8 +19,8 @@ from typing import Any
 
 from torch import nn
 
-from kanpde.models.bases import check_basis_name
-from kanpde.models.basis import DEFAULT_SPLINE_ORDER
+from kanpde.models.bases.basis import DEFAULT_SPLINE_ORDER
+from kanpde.models.bases.factory import check_basis_name
 from kanpde.models.common import check_positive_int, check_widths
 
 FAMILIES = ("kan", "mlp", "siren", "fourier")

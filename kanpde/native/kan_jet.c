@@ -1,7 +1,7 @@
 /*
  * Native CPU kernels of the fused B-spline KAN-layer jet (OpenMP over points), built and
  * loaded at run time by kanpde/native/library.py (ctypes).  The mathematics and the tensor
- * shapes are documented in kanpde/models/fused_jet.py; the code is written once in
+ * shapes are documented in kanpde/models/kan/fused_jet.py; the code is written once in
  * kan_jet_impl.h and instantiated here for float (suffix _f32) and double (_f64).
  *
  *   kan_jet_forward_*        the jet of a layer: value, d/dx_c, d2/dx_a dx_b (three arrays);
@@ -9,7 +9,7 @@
  *   kan_jet_backward_*       gradients of x, the input jet channels and the weights
  *                            (second-derivative pairs multiply d1_a d1_b, formed in place)
  *   bspline_uniform_local_*  first local B-spline and the k + 1 local values, orders 0..3,
- *                            on a uniform grid (the conventions of kanpde/models/bspline.py)
+ *                            on a uniform grid (the conventions of kanpde/models/bases/bspline.py)
  *
  * All arrays are C-contiguous (d1, d2 may repeat one point's channels: stride 0); the arrays
  * of one call never overlap.
@@ -41,7 +41,7 @@
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* base activations (ids shared with kanpde/models/fused_jet.py) */
+/* base activations (ids shared with kanpde/models/kan/fused_jet.py) */
 enum { ACT_IDENTITY = 0, ACT_SILU = 1, ACT_TANH = 2, ACT_GELU = 3, ACT_SIN = 4 };
 
 #define T float

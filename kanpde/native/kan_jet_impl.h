@@ -1,6 +1,6 @@
 /*
  * The kernels of kan_jet.c for one floating type T (names FN(name) carry its suffix).
- * Included twice by kan_jet.c; see there and kanpde/models/fused_jet.py.
+ * Included twice by kan_jet.c; see there and kanpde/models/kan/fused_jet.py.
  *
  *   N points, I inputs, S = k + 1 local slots, F spline functions per input, O outputs,
  *   C first-derivative coordinates, P second-derivative pairs, H = 1 + C + P channels.

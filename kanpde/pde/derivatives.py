@@ -22,7 +22,7 @@ derivatives::
   a KAN take its native once-differentiable pass. A mixed derivative that was not declared
   (or any second derivative after ``order=1``) falls back to autograd, with respect to ``x``,
   of the first derivatives of a second jet built with twice-differentiable layers
-  (:func:`kanpde.models.fused_jet.twice_differentiable`; ``x`` is made to require grad here
+  (:func:`kanpde.models.kan.fused_jet.twice_differentiable`; ``x`` is made to require grad here
   for that).
 * ``"auto"``: ``"jets"`` when the model has a ``forward_jet`` method (and it does not raise
   NotImplementedError), else ``"autograd"``.
@@ -47,7 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.core.jet import Jet
-from kanpde.models.fused_jet import twice_differentiable
+from kanpde.models.kan.fused_jet import twice_differentiable
 from kanpde.models.tape import active_tape
 
 ENGINES = ("auto", "autograd", "jets")
@@ -226,7 +226,7 @@ class Derivatives:
 
     def _differentiable_jet(self) -> Jet:
         """First-derivative jet of the model at ``coords`` (which require grad) built with
-        twice-differentiable layers (:func:`~kanpde.models.fused_jet.twice_differentiable`),
+        twice-differentiable layers (:func:`~kanpde.models.kan.fused_jet.twice_differentiable`),
         for autograd of ``d1`` with respect to ``x``; cached."""
         if self._jet_x is None:
             with torch.enable_grad(), twice_differentiable():

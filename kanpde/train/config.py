@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from kanpde.core.errors import ConfigError
-from kanpde.train.gn_solvers import PRECONDITIONERS
-from kanpde.train.gn_solvers import SOLVERS as GN_SOLVERS
+from kanpde.train.gauss_newton.solvers import PRECONDITIONERS
+from kanpde.train.gauss_newton.solvers import SOLVERS as GN_SOLVERS
 
 OPTIMIZERS = ("adam", "lbfgs", "gauss_newton")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -64,11 +64,12 @@ class Phase:
     :mod:`kanpde.train.gauss_newton`) one step is one linearization of the residuals with up
     to ``max_iter`` damped solves; ``damping`` is the initial damping (relative to the mean
     diagonal of ``J^T J``), ``solver`` "auto" | "cholesky" | "kernel" | "pcg" | "cg"
-    (:mod:`kanpde.train.gn_solvers`: Cholesky up to ``dense_max_params`` parameters when the
-    explicit Jacobian is available, the kernel form for fewer rows than parameters,
-    preconditioned conjugate gradients on the stored sparse Jacobian, or matrix-free; at most
-    ``cg_max_iter`` iterations to a relative residual ``cg_rtol``, ``preconditioner``
-    "auto" | "none" | "jacobi" | "nystrom" of rank ``nystrom_rank``), ``memory_gb`` bounds
+    (:mod:`kanpde.train.gauss_newton.solvers`: Cholesky up to ``dense_max_params``
+    parameters when the explicit Jacobian is available, the kernel form for fewer rows than
+    parameters, preconditioned conjugate gradients on the stored sparse Jacobian, or
+    matrix-free; at most ``cg_max_iter`` iterations to a relative residual ``cg_rtol``,
+    ``preconditioner`` "auto" | "none" | "jacobi" | "nystrom" of rank ``nystrom_rank``),
+    ``memory_gb`` bounds
     the solver's matrices, ``subsample > 0`` linearizes each step on a fresh random subset of
     that many residual points (every term subsampled in proportion; the line search on the
     same subset), ``varpro`` solves the output layer's linear coefficients exactly before

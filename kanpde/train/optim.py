@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import torch
 
 from kanpde.train.config import Phase
-from kanpde.train.gauss_newton import GaussNewton
+from kanpde.train.gauss_newton.optimizer import GaussNewton
 
 
 def phase_base_lr(phase: Phase, base_lr: float) -> float:

@@ -1,7 +1,7 @@
 """Sparsity regularization of the KAN paper (section 2.5.1): L1 and entropy of the edges.
 
 For layer ``l`` with edge magnitudes ``|phi^l_ij|_1 = mean_n |phi^l[n, i, j]|`` over the
-points ``n`` (:mod:`kanpde.models.edge_activations`):
+points ``n`` (:mod:`kanpde.models.kan.edges`):
 
     |Phi^l|_1 = sum_ij |phi^l_ij|_1
     S(Phi^l)  = - sum_ij p_ij log p_ij,     p_ij = |phi^l_ij|_1 / |Phi^l|_1
@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.backbone import kan_backbone
-from kanpde.models.edge_activations import network_activations
+from kanpde.models.kan.edges import network_activations
 
 
 def layer_l1(phi: Tensor) -> Tensor:

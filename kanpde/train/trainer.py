@@ -11,7 +11,7 @@ the same final state as an uninterrupted run.
 The parts of a step live in their own modules: the grid schedule
 (:mod:`~kanpde.train.grid_events`), resampling (:mod:`~kanpde.train.collocation`), the
 first-order and Gauss-Newton steps (:mod:`~kanpde.train.first_order`,
-:mod:`~kanpde.train.least_squares`), the NaN guard (:mod:`~kanpde.train.guard`), stop signals
+:mod:`~kanpde.train.gauss_newton.step`), the NaN guard (:mod:`~kanpde.train.guard`), stop signals
 and the time budget (:mod:`~kanpde.train.stopping`), history rows
 (:mod:`~kanpde.train.history`) and checkpoints (:mod:`~kanpde.train.checkpoint`).
 
@@ -33,18 +33,18 @@ from tqdm.auto import tqdm
 
 from kanpde.models.backbone import grid_size_of
 from kanpde.models.compiled import CompiledModel
-from kanpde.models.kan_layer import KANLayer
+from kanpde.models.kan.layer import KANLayer
 from kanpde.native import native_status
 from kanpde.train import distributed
 from kanpde.train.collocation import Collocation, derived_seed
 from kanpde.train.config import Phase, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.first_order import first_order_step
-from kanpde.train.gauss_newton import GaussNewton
+from kanpde.train.gauss_newton.optimizer import GaussNewton
+from kanpde.train.gauss_newton.step import LeastSquaresStep
 from kanpde.train.grid_events import apply_grid_events, has_grid
 from kanpde.train.guard import Snapshot, healthy
 from kanpde.train.history import append_row
-from kanpde.train.least_squares import LeastSquaresStep
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
 from kanpde.train.run_checkpoint import resume_run, write_checkpoint
 from kanpde.train.run_state import Run, TrainResult, initial_state

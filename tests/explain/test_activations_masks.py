@@ -7,7 +7,7 @@ import torch
 
 from kanpde.models import KAN, Jet, ScaledModel
 from kanpde.models.backbone import kan_backbone
-from kanpde.models.edge_activations import (
+from kanpde.models.kan.edges import (
     edge_activations,
     model_activations,
     network_activations,

@@ -97,7 +97,7 @@ def test_pruning_an_over_wide_kan_keeps_its_accuracy():
     # retraining kept the pruned edges at exactly zero
     assert live_counts(current_masks(model.net))[0] == edges
     x = torch.linspace(0, 1, 50, dtype=torch.float64).unsqueeze(1)
-    from kanpde.models.edge_activations import model_activations
+    from kanpde.models.kan.edges import model_activations
 
     acts = model_activations(model, x)
     for act, m in zip(acts, masks, strict=True):

@@ -12,7 +12,7 @@ from kanpde.explain import (
     prune_model,
 )
 from kanpde.models import KAN, ScaledModel
-from kanpde.models.edge_activations import model_activations
+from kanpde.models.kan.edges import model_activations
 from kanpde.train.sparsity import sparsity_penalty
 
 

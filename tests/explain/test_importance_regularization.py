@@ -16,7 +16,7 @@ from kanpde.explain import (
     prune_masks,
 )
 from kanpde.models import KAN, ScaledModel
-from kanpde.models.edge_activations import LayerActivations, network_activations
+from kanpde.models.kan.edges import LayerActivations, network_activations
 from kanpde.train import TrainConfig
 from kanpde.train.config import ConfigError
 from kanpde.train.sparsity import layer_entropy, sparsity_penalty

@@ -7,9 +7,9 @@ import pytest
 import torch
 from numpy.polynomial import chebyshev as npcheb
 
-from kanpde.models.bases import BASES, make_basis
-from kanpde.models.chebyshev import ChebyshevBasis
-from kanpde.models.rbf import RBFBasis
+from kanpde.models.bases.chebyshev import ChebyshevBasis
+from kanpde.models.bases.factory import BASES, make_basis
+from kanpde.models.bases.rbf import RBFBasis
 
 F64 = torch.float64
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.interpolate import BSpline
 
-from kanpde.models.bspline import BSplineBasis, piece_matrices, uniform_knots
+from kanpde.models.bases.bspline import BSplineBasis, piece_matrices, uniform_knots
 
 F64 = torch.float64
 

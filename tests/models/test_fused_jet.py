@@ -9,7 +9,7 @@ import torch
 from kanpde.core.jet import Jet
 from kanpde.models import KAN
 from kanpde.models.activations import ACTIVATIONS
-from kanpde.models.fused_jet import fused_available, fused_kan_jet
+from kanpde.models.kan.fused_jet import fused_available, fused_kan_jet
 from kanpde.native import library, load_library, native_status
 
 F64 = torch.float64
@@ -228,8 +228,8 @@ def test_native_local_support_equals_pytorch(dtype: torch.dtype, k: int) -> None
     """The native uniform-grid B-spline evaluation places points exactly as
     ``BSplineBasis.local_support`` does (knots, grid ends, extension, outside, spacings that
     differ per feature) and gives the same values of orders 0..3."""
-    from kanpde.models.bspline import BSplineBasis
-    from kanpde.models.fused_jet import local_support
+    from kanpde.models.bases.bspline import BSplineBasis
+    from kanpde.models.kan.fused_jet import local_support
 
     basis = BSplineBasis(2, 7, k, (-1.0, 1.0), dtype=dtype)
     grid = basis.grid.clone()
@@ -254,7 +254,7 @@ def test_native_activation_derivatives_equal_pytorch(name: str) -> None:
     with zero spline and unit base weight: ``y_0 = b``, ``y_1 = b'`` (``d1 = 1``), ``y_2 = b''``
     (``d2 = 0``, ``outer = 1``) and, from the backward pass with ``gy_2 = 1`` only, the x
     gradient is the third derivative."""
-    from kanpde.models.fused_jet import ACTIVATION_KINDS, _FusedKANJet, _pair_index
+    from kanpde.models.kan.fused_jet import ACTIVATION_KINDS, _FusedKANJet, _pair_index
 
     act = ACTIVATIONS[name]
     x = torch.cat([_x(500, 3, -9.0, 9.0), torch.tensor([[0.0, -40.0, 40.0]], dtype=F64)])
@@ -323,7 +323,7 @@ def test_bad_pairs_and_shapes_are_refused() -> None:
 def test_a_jet_under_inference_mode_does_not_break_training() -> None:
     """The cached pair index is built as a normal tensor even under inference_mode (a later
     training pass saves it for backward)."""
-    from kanpde.models.fused_jet import _pair_tensor
+    from kanpde.models.kan.fused_jet import _pair_tensor
 
     _pair_tensor.cache_clear()
     model = KAN([2, 4, 1], grid_size=5, seed=0, dtype=F64)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from kanpde.models import KAN, KANLayer
-from kanpde.models.bspline import BSplineBasis
+from kanpde.models.bases.bspline import BSplineBasis
 
 F64 = torch.float64
 

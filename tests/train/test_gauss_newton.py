@@ -17,8 +17,8 @@ from kanpde.models import KAN, MLP, Jet, ScaledModel
 from kanpde.pde import make_sampler
 from kanpde.train import Trainer
 from kanpde.train.config import CausalConfig, ConfigError, RBAConfig, TrainConfig, WeightingConfig
-from kanpde.train.gauss_newton import GaussNewton, conjugate_gradient
-from kanpde.train.linearize import linearize
+from kanpde.train.gauss_newton.linearize import linearize
+from kanpde.train.gauss_newton.optimizer import GaussNewton, conjugate_gradient
 from kanpde.train.weighting import LossBalancer
 
 F64 = torch.float64

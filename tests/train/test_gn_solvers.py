@@ -21,11 +21,11 @@ from kanpde.train.config import (
     TrainConfig,
     WeightingConfig,
 )
-from kanpde.train.gauss_newton import GaussNewton
-from kanpde.train.gn_solvers import SolverMemoryError, choose
-from kanpde.train.krylov import Jacobi, Nystrom, pcg
-from kanpde.train.least_squares import subsample_points
-from kanpde.train.linearize import linearize
+from kanpde.train.gauss_newton.krylov import Jacobi, Nystrom, pcg
+from kanpde.train.gauss_newton.linearize import linearize
+from kanpde.train.gauss_newton.optimizer import GaussNewton
+from kanpde.train.gauss_newton.solvers import SolverMemoryError, choose
+from kanpde.train.gauss_newton.step import subsample_points
 from kanpde.train.weighting import LossBalancer
 
 F64 = torch.float64

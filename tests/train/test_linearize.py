@@ -20,7 +20,7 @@ from kanpde.problems.poisson import Poisson
 from kanpde.app import assemble_model
 from kanpde.pde.observations import generate_observations
 from kanpde.train.config import CausalConfig, RBAConfig, WeightingConfig
-from kanpde.train.linearize import TapeUnsupported, linearize
+from kanpde.train.gauss_newton.linearize import TapeUnsupported, linearize
 from kanpde.train.weighting import LossBalancer
 
 F64 = torch.float64

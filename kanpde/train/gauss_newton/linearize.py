@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from kanpde.models.fused_jet import twice_differentiable
+from kanpde.models.kan.fused_jet import twice_differentiable
 from kanpde.models.tape import Record, Tape, jacobian_blocks, tangent
-from kanpde.train.sparse_jacobian import SparseJacobian, assemble, stored_bytes
+from kanpde.train.gauss_newton.sparse_jacobian import SparseJacobian, assemble, stored_bytes
 
 MODES = ("tape", "autograd")
 MAX_EXTRA = 64  # tape mode: parameters outside the recorded layers (columns by autograd)
@@ -257,7 +257,7 @@ class Linearization:
 
     @torch.no_grad()
     def sparse_jacobian(self) -> SparseJacobian:
-        """``J`` by its nonzeros (tape mode; :func:`kanpde.train.sparse_jacobian.assemble`)."""
+        """``J`` by its nonzeros (tape mode; :func:`.sparse_jacobian.assemble`)."""
         if self.mode != "tape":
             raise TapeUnsupported("the explicit Jacobian needs the tape mode")
         return assemble(self)

@@ -1,4 +1,5 @@
-"""Per-edge activations of a KAN: the value of every edge function at given points.
+"""The edge functions of a KAN: the value of every edge at given points (the one
+evaluation of ``phi_ij`` outside the layer's forward: explain, sparsity and the run record).
 
 For layer ``l`` with inputs ``h^l`` ``(N, d_l)`` the edge activations are
 
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from kanpde.models.backbone import kan_backbone
-from kanpde.models.kan import KAN
-from kanpde.models.kan_layer import KANLayer
+from kanpde.models.kan.layer import KANLayer
+from kanpde.models.kan.network import KAN
 
 
 def edge_activations(layer: KANLayer, x: Tensor) -> Tensor:
@@ -79,3 +81,34 @@ def model_activations(model: nn.Module, points: Tensor, batch: int = 8192
         LayerActivations(torch.cat([p[l].x for p in parts]), torch.cat([p[l].phi for p in parts]))
         for l in range(len(kan.layers))
     ]
+
+
+def first_kan_layer(model: nn.Module) -> KANLayer | None:
+    """The first KAN layer of ``model`` (or of the network it wraps), else None."""
+    net = getattr(model, "net", model)
+    layers = getattr(net, "layers", None)
+    if layers is None or len(layers) == 0:
+        return None
+    layer = layers[0]
+    return layer if isinstance(layer, KANLayer) else None
+
+
+@torch.no_grad()
+def edge_functions(model: nn.Module, n_samples: int) -> dict[str, np.ndarray] | None:
+    """Samples of the first layer's edge functions for the run record: ``{"x": (M, in),
+    "phi": (M, in, out)}`` (:func:`edge_activations`) at ``M = n_samples`` points spanning
+    the layer's input range (the scaled domain, [-1, 1], or the grid range after grid
+    updates); None for models without a KAN layer."""
+    layer = first_kan_layer(model)
+    if layer is None:
+        return None
+    w = layer.spline_coef
+    lo = torch.full((layer.in_features,), -1.0, dtype=w.dtype, device=w.device)
+    hi = -lo
+    if getattr(layer.basis, "has_grid", False):
+        glo, ghi = layer.basis.grid_bounds()
+        lo, hi = glo.to(w), ghi.to(w)
+    t = torch.linspace(0.0, 1.0, n_samples, dtype=w.dtype, device=w.device).unsqueeze(1)
+    x = lo + t * (hi - lo)  # (M, in)
+    phi = edge_activations(layer, x)
+    return {"x": x.double().cpu().numpy(), "phi": phi.double().cpu().numpy()}

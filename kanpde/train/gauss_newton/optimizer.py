@@ -1,11 +1,11 @@
 r"""Levenberg-Marquardt (damped Gauss-Newton) steps on the PINN sum of squares.
 
 One step at parameters ``theta`` with the residual vector ``rho`` and its Jacobian ``J``
-(:mod:`kanpde.train.linearize`; ``L = ||rho||^2``):
+(:mod:`kanpde.train.gauss_newton.linearize`; ``L = ||rho||^2``):
 
     (J^T J + lambda mu I) delta = -J^T rho,          mu = mean(diag(J^T J))
 
-solved in float64 by one of the solvers of :mod:`kanpde.train.gn_solvers`: Cholesky of the
+solved in float64 by one of the solvers of :mod:`kanpde.train.gauss_newton.solvers`: Cholesky of the
 ``P x P`` normal matrix, the kernel form (``R x R``, for fewer rows than parameters),
 preconditioned conjugate gradients on the stored sparse ``J`` (a B-spline KAN's local
 support), or matrix-free preconditioned CG on ``J v`` / ``J^T u`` products (``mu`` then
@@ -48,7 +48,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from kanpde.train.gn_solvers import (
+from kanpde.train.gauss_newton.krylov import pcg
+from kanpde.train.gauss_newton.linearize import Linearization
+from kanpde.train.gauss_newton.solvers import (
     GIB,
     SOLVERS,
     IterativeOptions,
@@ -60,8 +62,6 @@ from kanpde.train.gn_solvers import (
     matrix_free_system,
     sparse_system,
 )
-from kanpde.train.krylov import pcg
-from kanpde.train.linearize import Linearization
 
 __all__ = ["GaussNewton", "SOLVERS", "conjugate_gradient", "gram"]
 ARMIJO = 1e-4
@@ -80,7 +80,7 @@ class GaussNewton:
         damping: initial ``lambda`` (relative to ``mean(diag(J^T J))``); 0 is Gauss-Newton
             without damping until a step fails (then from ``DAMPING_RANGE[0]`` up).
         solver: ``"auto"``, ``"cholesky"``, ``"kernel"``, ``"pcg"`` or ``"cg"``
-            (:mod:`kanpde.train.gn_solvers`).
+            (:mod:`kanpde.train.gauss_newton.solvers`).
         max_iter: solves per step before the step is given up.
         cg_max_iter: conjugate-gradient iterations per solve (``"pcg"``, ``"cg"``).
         dense_max_params: the largest parameter count ``"auto"`` solves by Cholesky (and the
@@ -90,7 +90,7 @@ class GaussNewton:
         cg_rtol: relative residual at which CG stops.
         memory_gb: budget for the solver's matrices (the stored ``J``, ``H`` or ``K``).
         subsample: residual points per step (0: all; the trainer draws the subset, see
-            :func:`kanpde.train.least_squares.subsample_points`).
+            :func:`kanpde.train.gauss_newton.step.subsample_points`).
         varpro: variable projection of the output layer (module docstring).
         comm: :class:`kanpde.train.distributed.Comm` for the reductions (None: one process).
     """
@@ -253,7 +253,7 @@ class GaussNewton:
 
     def _system(self, lin: Linearization):
         """A solver ``damping -> (delta, (-g.delta, delta.H.delta))`` of the damped system
-        (:mod:`kanpde.train.gn_solvers`); ``self.plan`` says which and why."""
+        (:mod:`kanpde.train.gauss_newton.solvers`); ``self.plan`` says which and why."""
         distributed = self.comm is not None and self.comm.distributed
         self.plan = choose(self.solver, lin, dense_max_params=self.dense_max_params,
                            memory_bytes=self.memory_bytes, distributed=distributed)
@@ -316,5 +316,5 @@ class GaussNewton:
 def conjugate_gradient(apply: Callable[[Tensor], Tensor], b: Tensor, max_iter: int,
                        rtol: float = 1e-10) -> Tensor:
     """Solve ``A x = b`` for a symmetric positive definite ``A`` given as ``apply(v) = A v``
-    (unpreconditioned :func:`kanpde.train.krylov.pcg`)."""
+    (unpreconditioned :func:`kanpde.train.gauss_newton.krylov.pcg`)."""
     return pcg(apply, b, None, max_iter, rtol)[0]

@@ -1,4 +1,4 @@
-"""Kolmogorov-Arnold Network: a stack of :class:`~kanpde.models.kan_layer.KANLayer`.
+"""Kolmogorov-Arnold Network: a stack of :class:`~kanpde.models.kan.layer.KANLayer`.
 
 ``KAN(widths=[d_0, d_1, ..., d_L])`` composes ``L`` layers ``d_{l-1} -> d_l``:
 ``(N, d_0) -> (N, d_L)``. Every layer shares the basis settings (``grid_size``,
@@ -23,10 +23,10 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.core.jet import Jet
-from kanpde.models.bases import check_basis_name, check_basis_options
-from kanpde.models.basis import DEFAULT_SPLINE_ORDER
+from kanpde.models.bases.basis import DEFAULT_SPLINE_ORDER
+from kanpde.models.bases.factory import check_basis_name, check_basis_options
 from kanpde.models.common import HasWidths, check_widths, make_generator
-from kanpde.models.kan_layer import KANLayer
+from kanpde.models.kan.layer import KANLayer
 
 
 class KAN(HasWidths, nn.Module):

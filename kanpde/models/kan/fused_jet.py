@@ -45,7 +45,7 @@ from torch.autograd.function import once_differentiable
 
 from kanpde.core.jet import expanded_along_points
 from kanpde.models.activations import Activation
-from kanpde.models.bspline import BSplineBasis
+from kanpde.models.bases.bspline import BSplineBasis
 from kanpde.native import load_library
 
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}

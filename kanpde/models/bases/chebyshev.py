@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from kanpde.models.basis import Basis
+from kanpde.models.bases.basis import Basis
 
 
 class ChebyshevBasis(Basis):

@@ -1,4 +1,4 @@
-r"""Knot vectors and the local polynomial pieces of B-splines (:mod:`kanpde.models.bspline`).
+r"""Knot vectors and the local polynomial pieces of B-splines (:mod:`kanpde.models.bases.bspline`).
 
 Knots: ``M = G + 2k + 1`` per input feature, ``t_k = a``, ``t_{G+k} = b``, spacing
 ``h = (b - a) / G`` on a fresh grid. Pieces: on knot interval ``j`` the ``k + 1`` B-splines
@@ -122,7 +122,7 @@ def piece_matrices(knots: Tensor, spline_order: int) -> Tensor:
 
 
 #: highest x-derivative order :meth:`BSplineBasis.local` evaluates (the third derivative is
-#: what the backward pass of the fused jet, :mod:`kanpde.models.fused_jet`, needs)
+#: what the backward pass of the fused jet, :mod:`kanpde.models.kan.fused_jet`, needs)
 MAX_LOCAL_ORDER = 3
 
 

@@ -34,7 +34,7 @@ Poisson problem), so CG needs hundreds of iterations once the damping is small, 
 Cholesky solve is exact; with ``subsample`` rows per step below ``dense_max_params`` the
 kernel form costs ``R^2 P``, linear in ``P``.
 
-Preconditioners of the iterative solvers (:mod:`kanpde.train.krylov`): ``jacobi``
+Preconditioners of the iterative solvers (:mod:`kanpde.train.gauss_newton.krylov`): ``jacobi``
 (``diag(H) + rho``, where the stored ``J`` gives the diagonal), ``nystrom`` (rank
 ``nystrom_rank``), ``none``; ``"auto"``: ``nystrom`` (the best measured on KAN Poisson systems:
 131 iterations where none needed 843 at ``lambda = 1e-3``).
@@ -49,7 +49,7 @@ import torch
 from torch import Tensor
 
 from kanpde.core.errors import ConfigError
-from kanpde.train.krylov import Jacobi, Nystrom, pcg
+from kanpde.train.gauss_newton.krylov import Jacobi, Nystrom, pcg
 
 SOLVERS = ("auto", "cholesky", "kernel", "pcg", "cg")
 PRECONDITIONERS = ("auto", "none", "jacobi", "nystrom")
@@ -202,8 +202,8 @@ def iterative_system(hv: Callable[[Tensor], Tensor], hm: Callable[[Tensor], Tens
 
 def sparse_system(jac, r: Tensor, mean: Callable[[Tensor], Tensor], opts: IterativeOptions,
                   stats: dict[str, float]) -> tuple[Solve, float]:
-    """PCG on the stored sparse ``J`` (:class:`~kanpde.train.sparse_jacobian.SparseJacobian`,
-    float64 values)."""
+    """PCG on the stored sparse ``J`` (:class:`.sparse_jacobian.SparseJacobian`, float64
+    values)."""
     g = mean(jac.rmv(_f64(r)))
     diag = mean(jac.column_sq_norms())
     mu = float(diag.mean()) or 1.0

@@ -22,7 +22,7 @@ Initialisation (KAN paper): ``c ~ U(-1/2, 1/2) noise_scale / G`` (small noise),
 ``r = sqrt(6 / (in + out))``; every draw uses a local ``torch.Generator``.
 
 Grids (B-spline basis only): :meth:`KANLayer.extend_grid` and :meth:`KANLayer.update_grid`
-refit the coefficients by least squares (:mod:`kanpde.models.kan_grid`).
+refit the coefficients by least squares (:mod:`kanpde.models.kan.grid`).
 
 Derivative jets (:meth:`KANLayer.forward_jet`, rules in :mod:`kanpde.core.jet`). With the
 basis derivatives ``B'``, ``B''`` (analytic) and the input jet ``x, x'_c, x''_ab``, every jet
@@ -39,7 +39,7 @@ grid, ``searchsorted`` on an adapted one), and four contractions of those ``k + 
 weights with the coefficient table are available:
 
     "fused":  the whole layer jet (basis, base branch, all channels) and its backward in one
-              native C/OpenMP pass per layer (:mod:`kanpde.models.fused_jet`); ~ k + 1;
+              native C/OpenMP pass per layer (:mod:`kanpde.models.kan.fused_jet`); ~ k + 1;
               CPU, float32/float64, outside ``torch.compile``, needs a C compiler
     "dense":  scatter into the ``n + 1`` dense slots, one matmul per channel group
               (value, first, second derivatives); cost ~ n (~ G)
@@ -48,7 +48,7 @@ weights with the coefficient table are available:
               ~ (k + 1) out, the cheapest PyTorch one for a narrow output layer
 
 ``contraction="auto"`` uses "fused" wherever it can run and otherwise picks among the
-PyTorch ones per layer (:func:`~kanpde.models.contraction.choose_contraction`, thresholds
+PyTorch ones per layer (:func:`~kanpde.models.kan.contraction.choose_contraction`, thresholds
 measured with ``python -m kanpde.bench contraction``); "fused" and "sparse" are once
 differentiable (enough for a training step on jet outputs). The plain :meth:`KANLayer.forward`
 uses "dense" (twice differentiable, for nested autograd); :meth:`KANLayer.forward_fused` is
@@ -67,18 +67,18 @@ from torch import Tensor, nn
 
 from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
-from kanpde.models.bases import check_basis_name, make_basis
-from kanpde.models.basis import DEFAULT_SPLINE_ORDER
+from kanpde.models.bases.basis import DEFAULT_SPLINE_ORDER
+from kanpde.models.bases.factory import check_basis_name, make_basis
 from kanpde.models.common import check_positive_int, make_generator
-from kanpde.models.contraction import (
+from kanpde.models.kan.contraction import (
     choose_contraction,
     dense_contract,
     edge_contract,
     rows_times,
     sparse_contract,
 )
-from kanpde.models.fused_jet import fused_available, fused_layer_jet
-from kanpde.models.kan_grid import GridRefit
+from kanpde.models.kan.fused_jet import fused_available, fused_layer_jet
+from kanpde.models.kan.grid import GridRefit
 from kanpde.models.tape import active_tape, record
 from kanpde.native import native_status
 

@@ -1,10 +1,10 @@
 """One Gauss-Newton step of the trainer: its loss as a sum of squares, linearized.
 
 :class:`LeastSquaresStep` ties the trainer's pieces (problem, model, loss balancer, derivative
-engine, ranks) to :class:`~kanpde.train.gauss_newton.GaussNewton`: per step it fixes the row
-factors of the residual vector at the step's first evaluation (the term, RBA and causal
-weights, as every optimizer step does), linearizes (:func:`~kanpde.train.linearize.linearize`)
-and evaluates trial points of the line search on the same factors.
+engine, ranks) to :class:`.optimizer.GaussNewton`: per step it fixes the row factors of the
+residual vector at the step's first evaluation (the term, RBA and causal weights, as every
+optimizer step does), linearizes (:func:`.linearize.linearize`) and evaluates trial points
+of the line search on the same factors.
 
 How the Jacobian is formed is decided at the first step: from the layer tape when the model
 runs jets through layers the tape knows (checked once against autograd: ``u . (J v)`` from
@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.tape import linear_parameters
-from kanpde.train.gauss_newton import GaussNewton
-from kanpde.train.linearize import Linearization, TapeUnsupported, linearize
+from kanpde.train.gauss_newton.linearize import Linearization, TapeUnsupported, linearize
+from kanpde.train.gauss_newton.optimizer import GaussNewton
 
 log = logging.getLogger("kanpde.train")
 
@@ -117,7 +117,7 @@ class LeastSquaresStep:
         (averaged over the ranks) and the pointwise residuals there (detached). With
         ``opt.subsample > 0`` the step sees a random subset of the points drawn with
         ``seed`` (:func:`subsample_points`): its loss, terms and residuals are the
-        subset's (see :mod:`kanpde.train.gauss_newton` for why)."""
+        subset's (see :mod:`kanpde.train.gauss_newton.optimizer` for why)."""
         if opt.subsample > 0:
             points = subsample_points(points, opt.subsample, seed)
         if self.mode is None:

@@ -206,7 +206,7 @@ def _stack_components(c0: int, size: int, per_k: list) -> ColumnGroup:
 
 @torch.no_grad()
 def assemble(lin) -> SparseJacobian:
-    """``J`` of a tape-mode :class:`~kanpde.train.linearize.Linearization` by its nonzeros:
+    """``J`` of a tape-mode :class:`.linearize.Linearization` by its nonzeros:
     per term one row block, per (layer call, parameter) one column group; a KAN layer's
     spline coefficients as local groups of ``in (k + 1)`` rows of ``out`` columns; the
     parameters outside the recorded layers as dense groups over every row."""

@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from kanpde.models.basis import DEFAULT_SPLINE_ORDER, Basis
-from kanpde.models.bspline import BSplineBasis
-from kanpde.models.chebyshev import ChebyshevBasis
-from kanpde.models.rbf import RBFBasis
+from kanpde.models.bases.basis import DEFAULT_SPLINE_ORDER, Basis
+from kanpde.models.bases.bspline import BSplineBasis
+from kanpde.models.bases.chebyshev import ChebyshevBasis
+from kanpde.models.bases.rbf import RBFBasis
 
 BASES: dict[str, type[Basis]] = {
     "bspline": BSplineBasis,

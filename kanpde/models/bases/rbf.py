@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from kanpde.models.basis import Basis
+from kanpde.models.bases.basis import Basis
 from kanpde.models.common import check_range
 
 

@@ -37,8 +37,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from kanpde.models.basis import DEFAULT_SPLINE_ORDER, Basis
-from kanpde.models.bspline_pieces import (
+from kanpde.models.bases.basis import DEFAULT_SPLINE_ORDER, Basis
+from kanpde.models.bases.bspline_pieces import (
     MAX_LOCAL_ORDER,
     check_grid_args,
     local_powers,
@@ -235,7 +235,7 @@ class BSplineBasis(Basis):
         return self.grid, self._inv_h, self._pieces_by_feature
 
     def local_support(self, x: Tensor, order: int = 3) -> tuple[Tensor, Tensor]:
-        """``(start, values)`` for the fused jet (:mod:`kanpde.models.fused_jet`).
+        """``(start, values)`` for the fused jet (:mod:`kanpde.models.kan.fused_jet`).
 
         ``start`` ``(N, in)`` int64: ``j - k`` (slot ``r`` is ``B_{start + r}``, to be used only
         when ``0 <= start + r < n``); for a point outside the knot vector it is ``-(n + k + 1)``,
