@@ -4,6 +4,7 @@ entry points (``kanpde``, ``kanpde-report``, ``kanpde-explain``) and the explain
 Everything below this package is plain Python and usable from a script or a notebook.
 """
 
+from kanpde.app import schema as schema  # registers the config schema (before composing)
 from kanpde.app.assemble import (
            Plan,
            assemble_model,

@@ -39,29 +39,48 @@ def test_every_yaml_value_is_its_constructors_default(path):
         assert value == default, f"{path.name}: {key} = {value!r}, the constructor's {default!r}"
 
 
-def _defaults(cls) -> dict:
-    out = {}
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        else:
-            out[f.name] = f.default_factory()
-    return out
+def _composed(overrides=()) -> dict:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return OmegaConf.to_container(compose("solve", overrides=list(overrides)),
+                                          resolve=True)
+    finally:
+        GlobalHydra.instance().clear()
 
 
-def test_train_yaml_is_train_config_default():
-    """conf/train/default.yaml is TrainConfig(): every key, every phase key, the grid."""
-    yaml = _plain(CONF / "train" / "default.yaml")
-    assert TrainConfig.from_dict(yaml) == TrainConfig()
-    python = dataclasses.asdict(TrainConfig())
-    assert set(yaml) == set(python), set(yaml) ^ set(python)
-    for key in yaml:
-        if key == "phases":  # a phase written in the YAML sets every key it gives
-            assert len(yaml[key]) == len(python[key])
-            for got, want in zip(yaml[key], python[key], strict=True):
-                assert got == {k: want[k] for k in got}, f"train.phases: {got} vs {want}"
-        else:
-            assert yaml[key] == python[key], f"train.{key}: {yaml[key]!r} vs {python[key]!r}"
+def test_composed_defaults_are_the_python_defaults():
+    """``kanpde`` on defaults: ``train`` is ``TrainConfig()`` (every key, every phase key)
+    and the top level is the schema's defaults; the YAML sets nothing beside them."""
+    from kanpde.app.schema import SolveSchema
+
+    cfg = _composed()
+    assert TrainConfig.from_dict(cfg["train"]) == TrainConfig()
+    assert cfg["train"] == dataclasses.asdict(TrainConfig())
+    schema = OmegaConf.to_container(OmegaConf.structured(SolveSchema))
+    for key, value in schema.items():
+        if key not in ("problem", "model", "sampler"):
+            assert cfg[key] == value, f"{key}: composed {cfg[key]!r}, schema {value!r}"
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ("train.lrr=1", "train.lrr"),
+    ("train.phases=[{optimizr:adam}]", "optimizr"),
+    ("train.n_interior=abc", "train.n_interior"),
+    ("seeed=1", "seeed"),
+    ("data.noise=loud", "data.noise"),
+    ("embedding.periodik=true", "embedding.periodik"),
+    ("train.grid.ladder=[5,x]", "train.grid.ladder"),
+])
+def test_an_unknown_or_mistyped_key_fails_at_composition(override, says):
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    with pytest.raises((HydraException, OmegaConfBaseException), match=says):
+        _composed([override])
 
 
 def test_one_build_per_solve(tmp_path, monkeypatch):
