@@ -11,21 +11,21 @@ FourierEmbedding(dim_in, n_features, sigma): ``s -> [s, cos(2 pi s B), sin(2 pi 
 ``(N, d + 2 m)`` with a fixed ``B ~ N(0, sigma^2)`` ``(d, m)`` buffer (``include_input``
 keeps ``s``).
 
-Embedded(embedding, net): ``net(embedding(s))`` with ``net.dim_in == embedding.dim_out``;
-forwards the KAN grid methods (embedding the samples first) and ``forward_jet``.
+Embedded(embedding, net): ``net(embedding(s))`` with ``net.dim_in == embedding.dim_out``, an
+:class:`~kanpde.models.wrapper.InputMapped` whose map is the embedding.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from kanpde.core.jet import Jet
 from kanpde.models.common import make_generator
-from kanpde.models.scaling import WrapsNet
+from kanpde.models.wrapper import InputMapped
 
 
 def _cat(jets: Sequence[Jet]) -> Jet:
@@ -115,7 +115,7 @@ class FourierEmbedding(nn.Module):
         return _cat([jet, cos, sin]) if self.include_input else _cat([cos, sin])
 
 
-class Embedded(WrapsNet, nn.Module):
+class Embedded(InputMapped):
     """``net(embedding(s))``; the grid methods of a KAN ``net`` see embedded samples."""
 
     def __init__(self, embedding: nn.Module, net: nn.Module) -> None:
@@ -132,23 +132,5 @@ class Embedded(WrapsNet, nn.Module):
     def dim_in(self) -> int:
         return self.embedding.dim_in
 
-    @property
-    def layers(self):
-        """The wrapped network's layers (edge plots look at the first KAN layer)."""
-        return getattr(self.net, "layers", None)
-
-    def forward(self, s: Tensor) -> Tensor:
-        return self.net(self.embedding(s))
-
-    @property
-    def forward_jet(self) -> Callable[[Jet], Jet]:
-        """Present iff the backbone has ``forward_jet``."""
-        if not hasattr(self.net, "forward_jet"):
-            raise AttributeError(f"{type(self.net).__name__} has no forward_jet")
-        return lambda jet: self.net.forward_jet(self.embedding.forward_jet(jet))
-
-    def extend_grid(self, new_grid_size: int, x: Tensor | None = None) -> None:
-        self.net.extend_grid(new_grid_size, None if x is None else self.embedding(x))
-
-    def update_grid(self, x: Tensor, *args, **kwargs) -> None:
-        self.net.update_grid(self.embedding(x), *args, **kwargs)
+    def input_map(self) -> nn.Module:
+        return self.embedding

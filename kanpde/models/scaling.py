@@ -4,21 +4,20 @@
 Being affine, its jet is ``value -> scaled value``, ``d1 -> s d1``, ``d2 -> s d2`` with
 ``s = 2 / (hi - lo)`` per output channel.
 
-``ScaledModel(net, lo, hi)``: ``forward(x) = net(scaling(x))``; the backbone is ``.net`` and
-``.scaling`` is the map. It forwards ``extend_grid`` / ``update_grid`` (scaling the samples
-first) and ``forward_jet`` to ``net``. These attributes exist only when ``net`` has them
-(``hasattr(scaled, "forward_jet")`` is ``hasattr(net, "forward_jet")``), and
-``supports_grid_updates`` is ``net.supports_grid_updates`` (False when absent).
+``ScaledModel(net, lo, hi)``: ``forward(x) = net(scaling(x))``, an
+:class:`~kanpde.models.wrapper.InputMapped` whose map is ``.scaling`` (the grid methods and
+``forward_jet`` forwarded to ``net`` through it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from kanpde.core.jet import Jet
+from kanpde.models.wrapper import InputMapped
 
 
 def _as_vector(v: Sequence[float] | Tensor, name: str) -> Tensor:
@@ -73,31 +72,7 @@ class InputScaling(nn.Module):
         return Jet((jet.value - self.lo) * s - 1.0, *jet.scale_channels(s), jet.pairs)
 
 
-class WrapsNet:
-    """Properties of a module that wraps a network ``self.net`` (dims, widths, KAN grid)."""
-
-    net: nn.Module
-
-    @property
-    def widths(self) -> list[int]:
-        return list(self.net.widths)
-
-    @property
-    def dim_out(self) -> int:
-        return self.net.dim_out
-
-    @property
-    def supports_grid_updates(self) -> bool:
-        return bool(getattr(self.net, "supports_grid_updates", False))
-
-    @property
-    def grid_size(self) -> int:
-        if not hasattr(self.net, "grid_size"):
-            raise AttributeError(f"{type(self.net).__name__} has no grid_size")
-        return self.net.grid_size
-
-
-class ScaledModel(WrapsNet, nn.Module):
+class ScaledModel(InputMapped):
     """``net`` applied to inputs scaled from ``[lo, hi]`` to ``[-1, 1]``; see module docstring."""
 
     def __init__(
@@ -124,36 +99,5 @@ class ScaledModel(WrapsNet, nn.Module):
     def dim_in(self) -> int:
         return self.scaling.dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(self.scaling(x))
-
-    def _net_method(self, name: str) -> Callable:
-        if not hasattr(self.net, name):
-            raise AttributeError(f"{type(self.net).__name__} has no {name}")
-        return getattr(self.net, name)
-
-    @property
-    def forward_jet(self) -> Callable[[Jet], Jet]:
-        """``jet -> net.forward_jet(scaling.forward_jet(jet))`` (present iff net has it)."""
-        method = self._net_method("forward_jet")
-        return lambda jet: method(self.scaling.forward_jet(jet))
-
-    @property
-    def extend_grid(self) -> Callable[..., None]:
-        """``(new_grid_size, x=None)``: ``net.extend_grid`` with scaled ``x``."""
-        method = self._net_method("extend_grid")
-
-        def extend_grid(new_grid_size: int, x: Tensor | None = None) -> None:
-            method(new_grid_size, None if x is None else self.scaling(x))
-
-        return extend_grid
-
-    @property
-    def update_grid(self) -> Callable[..., None]:
-        """``(x, **kwargs)``: ``net.update_grid`` with scaled ``x``."""
-        method = self._net_method("update_grid")
-
-        def update_grid(x: Tensor, *args, **kwargs) -> None:
-            method(self.scaling(x), *args, **kwargs)
-
-        return update_grid
+    def input_map(self) -> InputScaling:
+        return self.scaling

@@ -59,6 +59,11 @@ class HardConstraint(nn.Module):
         self.model = model
         self.problem = problem
 
+    def unwrap(self) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+        """``(model, identity)``: the constrained model sees this wrapper's own inputs
+        (the wrapper protocol of :mod:`kanpde.models.wrapper`)."""
+        return self._modules["model"], _identity
+
     def forward(self, x: Tensor) -> Tensor:
         out = self.problem.output_transform(x, self.model(x))
         assert out is not None
@@ -110,3 +115,7 @@ class HardConstraint(nn.Module):
         if name in _FORWARDED:
             return getattr(self._modules["model"], name)
         return super().__getattr__(name)
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x

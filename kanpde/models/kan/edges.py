@@ -84,12 +84,12 @@ def model_activations(model: nn.Module, points: Tensor, batch: int = 8192
 
 
 def first_kan_layer(model: nn.Module) -> KANLayer | None:
-    """The first KAN layer of ``model`` (or of the network it wraps), else None."""
-    net = getattr(model, "net", model)
-    layers = getattr(net, "layers", None)
-    if layers is None or len(layers) == 0:
+    """The first KAN layer of the KAN inside ``model`` (:func:`kan_backbone`), else None."""
+    try:
+        kan, _ = kan_backbone(model)
+    except ValueError:
         return None
-    layer = layers[0]
+    layer = kan.layers[0]
     return layer if isinstance(layer, KANLayer) else None
 
 
