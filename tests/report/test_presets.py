@@ -21,9 +21,9 @@ def _jobs(compose, experiment: str) -> list[list[str]]:
     return sweep_jobs(conf_dir(), [f"experiment={experiment}"])
 
 
-def _trained_count(cfg: dict) -> int:
-    """The real parameter count of the model as it ends training (grid extended)."""
-    model = build(cfg).model
+def _trained_count(plan) -> int:
+    """The real parameter count of the plan's model as it ends training (grid extended)."""
+    cfg, model = plan.config, plan.model
     if cfg["model"]["_target_"].endswith(".KAN"):
         g = final_grid(cfg["model"]["grid_size"], cfg["train"])
         if g != model.net.grid_size:
@@ -39,8 +39,8 @@ def studies(request):
     for name in SWEEPS:
         rows = []
         for job in _jobs(compose, name):
-            cfg = build(compose(job)).config
-            rows.append((job, cfg, _trained_count(cfg)))
+            plan = build(compose(job))  # each job built once
+            rows.append((job, plan.config, _trained_count(plan)))
         out[name] = rows
     return out
 

@@ -7,7 +7,7 @@ from kanpde.train.config import ConfigError, TrainConfig
 
 def test_defaults_are_valid():
     cfg = TrainConfig.from_dict({})
-    assert cfg == TrainConfig()  # the config tree's default schedule (tests/cli/test_defaults)
+    assert cfg == TrainConfig()  # the config tree's default schedule (tests/app/test_defaults)
     assert cfg.total_steps == 100
     assert cfg.phases[0].optimizer == "gauss_newton"
     assert (cfg.grid.extend_at, cfg.grid.sizes, cfg.grid.ladder) == ([20, 40, 80], [10, 20, 40],
