@@ -104,7 +104,8 @@ def test_the_package_keeps_its_layers():
     ("kanpde/pde/domain.py", "import kanpde.explain", "imports kanpde.explain"),
     ("problems/heat.py", "from kanpde.train.config import TrainConfig", "(problems) imports"),
     ("kanpde/results/read.py", "from kanpde.models import KAN", "(results) imports"),
-    ("kanpde/train/trainer.py", "def f():\n    from kanpde.pde import Box\n", "inside a function"),
+    ("kanpde/train/loop/trainer.py", "def f():\n    from kanpde.pde import Box\n",
+     "inside a function"),
 ])
 def test_a_forbidden_import_is_caught(tmp_path, module, line, expect):
     for d in ("kanpde", "problems", "conf"):

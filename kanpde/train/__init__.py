@@ -1,11 +1,11 @@
 """Training: optimizer phases, grid schedules, resampling, NaN guard, checkpoints."""
 
-from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.config import ConfigError, GridSchedule, Phase, Resample, TrainConfig
 from kanpde.train.distributed import Comm, PeerLost, init_from_env
+from kanpde.train.loop.checkpoint import load_checkpoint, save_checkpoint
+from kanpde.train.loop.state import TrainResult
+from kanpde.train.loop.trainer import Trainer
 from kanpde.train.metrics import error_metrics
-from kanpde.train.run_state import TrainResult
-from kanpde.train.trainer import Trainer
 
 __all__ = [
     "Comm",

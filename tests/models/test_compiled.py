@@ -95,7 +95,7 @@ def _train(monkeypatch, compile_backend: str | None, steps: int = 6) -> dict[str
 
     from kanpde.pde import make_sampler
     from kanpde.train import TrainConfig, Trainer
-    from kanpde.train import trainer as trainer_module
+    from kanpde.train.loop import trainer as trainer_module
 
     cfg = TrainConfig.from_dict({
         "phases": [{"optimizer": "adam", "steps": steps, "lr": 1e-2}],

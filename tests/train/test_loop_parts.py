@@ -16,12 +16,12 @@ from torch import nn
 from kanpde.models import KAN, MLP, ScaledModel
 from kanpde.train import distributed
 from kanpde.train.config import ConfigError, GridSchedule, TrainConfig
-from kanpde.train.first_order import first_order_step
-from kanpde.train.grid_events import apply_grid_events, grid_event, has_grid
-from kanpde.train.guard import EXPLODE, Snapshot, healthy
-from kanpde.train.history import append_row
+from kanpde.train.loop.first_order import first_order_step
+from kanpde.train.loop.grid_events import apply_grid_events, grid_event, has_grid
+from kanpde.train.loop.guard import EXPLODE, Snapshot, healthy
+from kanpde.train.loop.history import append_row
+from kanpde.train.loop.stopping import StopSignal, out_of_time
 from kanpde.train.setup import check_against_problem, make_balancer, term_weights
-from kanpde.train.stopping import StopSignal, out_of_time
 
 F64 = torch.float64
 COMM = distributed.Comm()

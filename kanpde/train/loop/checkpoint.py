@@ -1,24 +1,42 @@
-"""A run's checkpoint: what it holds (model, learned coefficients, optimizer, every shard's
-points, loss balancer, loop state) and how a trainer resumes from it.
-
-The functions take the :class:`~kanpde.train.trainer.Trainer` as ``trainer``: they are its
-checkpoint methods, kept in their own module.
+"""A run's checkpoint: the file (written atomically, :func:`save_checkpoint`, read back by
+:func:`load_checkpoint`), what it holds (model, learned coefficients, optimizer, every
+shard's points, loss balancer, loop state) and how a trainer writes and resumes it (the
+functions taking the :class:`~kanpde.train.loop.trainer.Trainer` as ``trainer``).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
+from typing import Any
 
 import torch
 
+from kanpde.core.atomic import atomic_path
 from kanpde.models.backbone import grid_size_of
 from kanpde.train import distributed
-from kanpde.train.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.config import ConfigError
-from kanpde.train.run_state import Run
+from kanpde.train.loop.state import Run
 
 log = logging.getLogger("kanpde.train")
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """``torch.save`` atomically (:func:`kanpde.core.atomic.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or foreign file
+        raise ValueError(f"checkpoint {path} is unreadable: {exc}") from exc
 
 
 def resume_run(trainer, run: Run) -> None:

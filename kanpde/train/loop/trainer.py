@@ -9,11 +9,10 @@ Evaluation on the test set every ``eval_every`` steps fills the history; a check
 the same final state as an uninterrupted run.
 
 The parts of a step live in their own modules: the grid schedule
-(:mod:`~kanpde.train.grid_events`), resampling (:mod:`~kanpde.train.collocation`), the
-first-order and Gauss-Newton steps (:mod:`~kanpde.train.first_order`,
-:mod:`~kanpde.train.gauss_newton.step`), the NaN guard (:mod:`~kanpde.train.guard`), stop signals
-and the time budget (:mod:`~kanpde.train.stopping`), history rows
-(:mod:`~kanpde.train.history`) and checkpoints (:mod:`~kanpde.train.checkpoint`).
+(:mod:`.grid_events`), resampling (:mod:`~kanpde.train.collocation`), the first-order and
+Gauss-Newton steps (:mod:`.first_order`, :mod:`~kanpde.train.gauss_newton.step`), the NaN
+guard (:mod:`.guard`), stop signals and the time budget (:mod:`.stopping`), history rows
+(:mod:`.history`) and checkpoints (:mod:`.checkpoint`).
 
 Data-parallel (``comm`` with several ranks, :mod:`kanpde.train.distributed`): each rank
 holds its shards of the points; losses and gradients are averaged over the ranks, the grid
@@ -39,18 +38,18 @@ from kanpde.train import distributed
 from kanpde.train.collocation import Collocation, derived_seed
 from kanpde.train.config import Phase, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
-from kanpde.train.first_order import first_order_step
 from kanpde.train.gauss_newton.optimizer import GaussNewton
 from kanpde.train.gauss_newton.step import LeastSquaresStep
-from kanpde.train.grid_events import apply_grid_events, has_grid
-from kanpde.train.guard import Snapshot, healthy
-from kanpde.train.history import append_row
+from kanpde.train.loop.checkpoint import resume_run, write_checkpoint
+from kanpde.train.loop.first_order import first_order_step
+from kanpde.train.loop.grid_events import apply_grid_events, has_grid
+from kanpde.train.loop.guard import Snapshot, healthy
+from kanpde.train.loop.history import append_row
+from kanpde.train.loop.state import Run, TrainResult, initial_state
+from kanpde.train.loop.stopping import StopSignal, out_of_time
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
-from kanpde.train.run_checkpoint import resume_run, write_checkpoint
-from kanpde.train.run_state import Run, TrainResult, initial_state
 from kanpde.train.setup import check_against_problem, make_balancer
 from kanpde.train.sparsity import sparsity_penalty
-from kanpde.train.stopping import StopSignal, out_of_time
 
 SUBSAMPLE_KEY = 0x5342  # keeps Gauss-Newton subsample seeds apart from the point draws
 
