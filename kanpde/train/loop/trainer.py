@@ -12,7 +12,11 @@ The parts of a step live in their own modules: the grid schedule
 (:mod:`.grid_events`), resampling (:mod:`~kanpde.train.collocation`), the first-order and
 Gauss-Newton steps (:mod:`.first_order`, :mod:`~kanpde.train.gauss_newton.step`), the NaN
 guard (:mod:`.guard`), stop signals and the time budget (:mod:`.stopping`), history rows
-(:mod:`.history`) and checkpoints (:mod:`.checkpoint`).
+(:mod:`.history`) and the checkpoint file (:mod:`.checkpoint`); writing and resuming the
+checkpoint are the trainer's own methods.
+
+Over 400 lines: one concept, the loop with its checkpoint (what a checkpoint holds is the
+trainer's state, so writing and resuming it live with the trainer).
 
 Data-parallel (``comm`` with several ranks, :mod:`kanpde.train.distributed`): each rank
 holds its shards of the points; losses and gradients are averaged over the ranks, the grid
@@ -22,6 +26,7 @@ logs progress and writes checkpoints (which hold every shard's points).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from pathlib import Path
@@ -36,11 +41,11 @@ from kanpde.models.kan.layer import KANLayer
 from kanpde.native import native_status
 from kanpde.train import distributed
 from kanpde.train.collocation import Collocation, derived_seed
-from kanpde.train.config import Phase, TrainConfig
+from kanpde.train.config import ConfigError, Phase, TrainConfig
 from kanpde.train.evaluation import TestSet, evaluate
 from kanpde.train.gauss_newton.optimizer import GaussNewton
 from kanpde.train.gauss_newton.step import LeastSquaresStep
-from kanpde.train.loop.checkpoint import resume_run, write_checkpoint
+from kanpde.train.loop.checkpoint import load_checkpoint, save_checkpoint
 from kanpde.train.loop.first_order import first_order_step
 from kanpde.train.loop.grid_events import apply_grid_events, has_grid
 from kanpde.train.loop.guard import Snapshot, healthy
@@ -179,7 +184,7 @@ class Trainer:
         ckpt = self.run_dir / CHECKPOINT_NAME if self.run_dir is not None else None
         run = Run(colloc, test, ckpt, initial_state())
         if cfg.resume:
-            resume_run(self, run)
+            self.resume(run)
         run.bar = tqdm(total=cfg.total_steps, initial=run.st["step"],
                        disable=not (cfg.progress and self.comm.is_main),
                        dynamic_ncols=True, mininterval=1.0, desc="kanpde")
@@ -265,7 +270,7 @@ class Trainer:
                 run.bar.set_postfix(loss=f"{loss:.2e}", rel_l2=f"{metrics['rel_l2']:.2e}",
                                     G=grid_size_of(self.model), refresh=False)
         if run.ckpt is not None and (st["step"] % cfg.checkpoint_every == 0 or last):
-            write_checkpoint(self, run, opt)
+            self.write_checkpoint(run, opt)
 
     def _stopped(self, run: Run, opt, stop: StopSignal) -> bool:
         """After a phase: the time budget or a signal ends the run (with a checkpoint)."""
@@ -284,7 +289,7 @@ class Trainer:
         else:
             return False
         if run.ckpt is not None:
-            write_checkpoint(self, run, opt)
+            self.write_checkpoint(run, opt)
         return True
 
     def _finish(self, run: Run, t_wall: float) -> TrainResult:
@@ -355,3 +360,68 @@ class Trainer:
                 metrics["rel_l2"], row["grid_size"], coefs,
             )
         return metrics
+
+    # ----------------------------------------------------------------- checkpoint
+    def resume(self, run: Run) -> None:
+        """Load ``run.ckpt`` into the trainer and the run (ConfigError when it does not fit)."""
+        if run.ckpt is None or not run.ckpt.is_file():
+            raise ConfigError(
+                f"train.resume: true but there is no checkpoint at {run.ckpt}; run "
+                "without resume, or point hydra.run.dir at the run directory to continue"
+            )
+        ck = load_checkpoint(run.ckpt)
+        if ck.get("n_shards", 1) != self.n_shards:
+            raise ConfigError(
+                f"train.shards: the checkpoint {run.ckpt} holds {ck.get('n_shards', 1)} "
+                f"collocation shards, this run uses {self.n_shards}; resume with "
+                f"train.shards={ck.get('n_shards', 1)} (a multiple of the process count)"
+            )
+        self._restore_model(ck["model"], ck["grid_size"])
+        if self.coefficients is not None:
+            if ck.get("coefficients") is None:
+                raise ConfigError(
+                    f"train.resume: the checkpoint {run.ckpt} holds no learned coefficients, "
+                    "this run learns some; resume with the settings of the original run"
+                )
+            self.coefficients.load_state_dict(ck["coefficients"])
+        run.colloc.load_global_state(ck["points"])
+        bal = dict(ck["balancer"])
+        if bal["rba"] is not None:
+            bal["rba"] = distributed.shard_slice(bal["rba"], self.n_shards, run.colloc.shards)
+        self.balancer.load_state_dict(bal, self.device)
+        run.st.update(ck["state"])
+        run.optimizer_state = ck["optimizer"]
+        if self.comm.is_main:
+            log.info("resumed from %s at step %d", run.ckpt, run.st["step"])
+
+
+    def _restore_model(self, state: dict[str, torch.Tensor], grid_size: int | None) -> None:
+        if grid_size is not None and grid_size_of(self.model) != grid_size:
+            with torch.no_grad():
+                self.model.extend_grid(grid_size)
+        self.model.load_state_dict(state)
+        self.model.to(self.device, self.dtype)
+
+
+    def write_checkpoint(self, run: Run, opt) -> None:
+        """Rank 0 writes (atomically) the model, optimizer and every shard's points."""
+        points = run.colloc.global_state(self.comm)  # collective: all ranks take part
+        balancer = self.balancer.state_dict()
+        if balancer["rba"] is not None:
+            balancer["rba"] = self.comm.all_gather_cat(balancer["rba"].to(self.device)).cpu()
+        if not self.comm.is_main:
+            return
+        save_checkpoint(
+            run.ckpt,
+            {
+                "model": self.model.state_dict(),
+                "coefficients": None if self.coefficients is None
+                else self.coefficients.state_dict(),
+                "grid_size": grid_size_of(self.model),
+                "optimizer": opt.state_dict(),
+                "points": points,
+                "n_shards": self.n_shards,
+                "balancer": balancer,
+                "state": copy.deepcopy(run.st),
+            },
+        )
