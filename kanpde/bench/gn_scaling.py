@@ -104,6 +104,7 @@ def run_case(solver: str, h: int, n: int, steps: int, cg_iters: int, device: str
     cfg = TrainConfig.from_dict({
         "phases": [phase], "n_interior": n, "n_boundary": max(n // 10, 8), "eval_every": 1,
         "checkpoint_every": 10**9, "progress": False, "eval_batch": 65536,
+        "grid": {"extend_at": [], "sizes": []},  # the case's grid, fixed
     })
     trainer = Trainer(problem, model, make_sampler("sobol"), cfg, seed=0, device=device,
                       dtype=DTYPES[dtype])
