@@ -57,7 +57,7 @@ class SolveSchema:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:<n>
     dtype: str = "float64"  # float32 | float64
-    derivatives: str = "auto"  # auto | jets | autograd
+    derivatives: str = "auto"  # auto | jets | autograd | func
     figures: bool = True
     embedding: EmbeddingSchema = field(default_factory=EmbeddingSchema)
     hard_constraint: bool = False

@@ -1,6 +1,6 @@
 """Cost of one training step against the parameter count P and the point count N.
 
-    python -m kanpde.bench gn_scaling [--solvers auto,cholesky,kernel,pcg,cg,adam,lbfgs]
+    python -m kanpde.bench gn_scaling [--solvers auto,cholesky,kernel,pcg,cg,autograd,adam,lbfgs]
         [--p-sizes 6,11,19,35,62] [--n-sizes 1000,3000,10000,30000,100000] [--quick]
         [--device cpu|cuda] [--dtype float64|float32] [--max-step-s 60]
 
@@ -18,7 +18,8 @@ allocator's peak on CUDA). Gauss-Newton rows are one Levenberg-Marquardt step (l
 one solve, line search; ``max_iter = 1`` so every step does the same work, where training
 may retry a rejected step with more damping) with the named solver; ``auto`` is the
 default choice and ``auto+sub2000`` the default with a fresh subset of 2000 residual points
-per step. The
+per step; ``autograd`` is the default solver under the ``autograd`` derivative engine (no
+layer tape: the explicit ``J`` by :mod:`torch.func`, one ``vmap`` over the points). The
 iterative solvers run exactly ``--cg-iters`` CG iterations (tolerance 0) so their steps are
 comparable. Adam: one step; L-BFGS: one step of one iteration (one closure with its line
 search). A case whose predicted time or memory is out of bounds is skipped and says so.
@@ -46,7 +47,8 @@ from kanpde.pde import make_sampler
 from kanpde.problems.poisson import Poisson
 from kanpde.train import TrainConfig, Trainer
 
-SOLVERS = ("auto", "auto+sub2000", "cholesky", "kernel", "pcg", "cg", "adam", "lbfgs")
+SOLVERS = ("auto", "auto+sub2000", "cholesky", "kernel", "pcg", "cg", "autograd", "adam",
+           "lbfgs")
 P_SIZES = (6, 11, 19, 35, 62)
 N_SIZES = (1000, 3000, 10000, 30000, 100000)
 N_FIXED, H_FIXED = 2000, 19
@@ -66,6 +68,9 @@ def predicted(solver: str, h: int, n: int, cg_iters: int) -> tuple[float, float]
     if solver.endswith("sub2000"):
         r = min(r, 2200)
     nnz = r * (ORDER + 3) * (2 * h + h * h + h)
+    if solver == "autograd":  # torch.func: about 30 passes' worth of the J it forms
+        dense = predicted("auto", h, n, cg_iters)
+        return dense[0] + 30 * r * p / FLOPS * 20, dense[1] + 8.0 * r * p
     if solver == "cholesky" or (solver.startswith("auto") and p <= 5000):
         return (r * p * p + p**3 / 3) / FLOPS, 8.0 * (r * p + p * p)
     if solver == "kernel" or (solver.startswith("auto") and r <= 5000):
@@ -97,7 +102,8 @@ def run_case(solver: str, h: int, n: int, steps: int, cg_iters: int, device: str
         phase = {"optimizer": solver, "steps": steps, "max_iter": 1}
     else:
         gn_solver, _, sub = solver.partition("+sub")
-        phase = {"optimizer": "gauss_newton", "steps": steps, "solver": gn_solver,
+        phase = {"optimizer": "gauss_newton", "steps": steps,
+                 "solver": "auto" if gn_solver == "autograd" else gn_solver,
                  "max_iter": 1,
                  "cg_max_iter": cg_iters, "cg_rtol": 1e-300, "memory_gb": 64.0,
                  "subsample": int(sub or 0)}
@@ -107,7 +113,8 @@ def run_case(solver: str, h: int, n: int, steps: int, cg_iters: int, device: str
         "grid": {"extend_at": [], "sizes": []},  # the case's grid, fixed
     })
     trainer = Trainer(problem, model, make_sampler("sobol"), cfg, seed=0, device=device,
-                      dtype=DTYPES[dtype])
+                      dtype=DTYPES[dtype],
+                      engine="autograd" if solver == "autograd" else "auto")
     result = trainer.fit()
     t = np.diff(result.history["time_s"])[1:]  # rows: step 0 (initial), then every step
     return {"solver": solver, "h": h, "n": n, "params": count_parameters(model),

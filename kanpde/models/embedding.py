@@ -80,7 +80,9 @@ class PeriodicEmbedding(nn.Module):
 
 
 class FourierEmbedding(nn.Module):
-    """Random Fourier features ``[s, cos(2 pi s B), sin(2 pi s B)]``."""
+    """Random Fourier features ``[s, cos(2 pi s B), sin(2 pi s B)]`` (without ``s`` when
+    ``include_input`` is False); ``B ~ N(0, sigma^2)`` ``(dim_in, n_features)`` drawn in
+    float64 from ``seed``, stored as ``2 pi B`` in ``dtype`` (default: torch's default)."""
 
     def __init__(
         self,
@@ -89,6 +91,9 @@ class FourierEmbedding(nn.Module):
         sigma: float = 1.0,
         include_input: bool = True,
         seed: int | torch.Generator | None = None,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
         if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
@@ -99,7 +104,8 @@ class FourierEmbedding(nn.Module):
         self.include_input = bool(include_input)
         gen = make_generator(seed)
         b = torch.randn(self.dim_in, n_features, generator=gen, dtype=torch.float64) * sigma
-        self.register_buffer("B", (2.0 * math.pi * b).to(torch.get_default_dtype()))
+        self.register_buffer("B", (2.0 * math.pi * b).to(
+            dtype=dtype or torch.get_default_dtype(), device=device))
 
     @property
     def dim_out(self) -> int:

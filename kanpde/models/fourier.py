@@ -1,9 +1,15 @@
 """MLP on random Fourier features (Tancik et al. 2020; Wang, Wang & Perdikaris 2021).
 
-``gamma(x) = [cos(2 pi x B), sin(2 pi x B)]`` ``(N, 2 m)`` with a fixed random matrix
-``B`` ``(dim_in, m)``, ``B ~ N(0, sigma^2)`` (a buffer: it moves with ``.to()`` and is saved in
-the state dict, but it is not trained), followed by an :class:`~kanpde.models.mlp.MLP` with
-widths ``[2 m, widths[1:]...]``.
+``FourierMLP = MLP o FourierEmbedding``: the features ``gamma(x) = [cos(2 pi x B),
+sin(2 pi x B)]`` ``(N, 2 m)`` of :class:`~kanpde.models.embedding.FourierEmbedding` (without
+the input itself) with a fixed random matrix ``B`` ``(dim_in, m)``, ``B ~ N(0, sigma^2)`` (a
+buffer of the embedding: it moves with ``.to()`` and is saved in the state dict, but it is
+not trained), followed by an :class:`~kanpde.models.mlp.MLP` with widths
+``[2 m, widths[1:]...]``. The features are computed in one place, the embedding; this class
+only names the pair a model family (its parameter count, its config, its row in a study).
+
+State dict: ``embedding.B`` (stored as ``2 pi B``) and ``net.*``; a state dict of the
+earlier layout (``B``, ``mlp.*``) loads into it unchanged in value.
 """
 
 from __future__ import annotations
@@ -17,14 +23,8 @@ from torch import Tensor, nn
 from kanpde.core.jet import Jet
 from kanpde.models.activations import get_activation
 from kanpde.models.common import HasWidths, check_input_width, check_widths, make_generator
+from kanpde.models.embedding import FourierEmbedding
 from kanpde.models.mlp import MLP
-
-_SIN = get_activation("sin")
-
-
-def _cos_d(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    c = torch.cos(z)
-    return c, -torch.sin(z), -c
 
 
 class FourierMLP(HasWidths, nn.Module):
@@ -52,31 +52,37 @@ class FourierMLP(HasWidths, nn.Module):
     ) -> None:
         super().__init__()
         self.widths = check_widths(widths)
-        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-            raise ValueError(f"n_features={n_features!r} must be an integer >= 1")
-        if not float(sigma) > 0:
-            raise ValueError(f"sigma={sigma!r} must be > 0")
         get_activation(activation, "activation")
+        gen = make_generator(seed)
+        self.embedding = FourierEmbedding(self.widths[0], n_features, sigma,
+                                          include_input=False, seed=gen, dtype=dtype,
+                                          device=device)
         self.n_features = n_features
         self.sigma = float(sigma)
-        gen = make_generator(seed)
-        dtype = dtype or torch.get_default_dtype()
-        b = torch.randn(self.widths[0], n_features, generator=gen, dtype=torch.float64) * sigma
-        self.register_buffer("B", b.to(dtype=dtype, device=device))
-        self.mlp = MLP([2 * n_features, *self.widths[1:]], activation, gen, dtype=dtype,
+        self.net = MLP([2 * n_features, *self.widths[1:]], activation, gen, dtype=dtype,
                        device=device)
+
+    @property
+    def B(self) -> Tensor:  # noqa: N802 (the matrix's name in the literature)
+        """``B`` ``(dim_in, m)`` (the embedding stores ``2 pi B``)."""
+        return self.embedding.B / (2.0 * math.pi)
 
     def features(self, x: Tensor) -> Tensor:
         """``[cos(2 pi x B), sin(2 pi x B)]`` ``(N, 2 m)``."""
-        z = x @ (2.0 * math.pi * self.B)
-        return torch.cat([torch.cos(z), torch.sin(z)], dim=-1)
+        return self.embedding(x)
 
     def forward(self, x: Tensor) -> Tensor:
         check_input_width(x, self.dim_in, "FourierMLP")
-        return self.mlp(self.features(x))
+        return self.net(self.embedding(x))
 
     def forward_jet(self, jet: Jet) -> Jet:
         check_input_width(jet.value, self.dim_in, "FourierMLP")
-        z = jet.map_linear(2.0 * math.pi * self.B)
-        feats = Jet.cat([z.apply(_cos_d), z.apply(_SIN.with_derivatives)])
-        return self.mlp.forward_jet(feats)
+        return self.net.forward_jet(self.embedding.forward_jet(jet))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        old = prefix + "B"
+        if old in state_dict and prefix + "embedding.B" not in state_dict:
+            state_dict[prefix + "embedding.B"] = 2.0 * math.pi * state_dict.pop(old)
+            for key in [k for k in state_dict if k.startswith(prefix + "mlp.")]:
+                state_dict[prefix + "net." + key[len(prefix) + 4:]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -24,10 +24,16 @@ derivatives::
   of the first derivatives of a second jet built with twice-differentiable layers
   (:func:`kanpde.models.kan.fused_jet.twice_differentiable`; ``x`` is made to require grad here
   for that).
+* ``"func"``: :mod:`torch.func`, per point: ``vmap`` over the rows of ``jacfwd(g)`` (first
+  derivatives) and ``jacfwd(jacfwd(g))`` (the ``C x C`` Hessian, every pair at once) of
+  ``g: x_n (C,) -> u_n (dim_out,)``. Nothing calls ``torch.autograd.grad``, so the residual
+  composes with further ``torch.func`` transforms: Gauss-Newton takes the explicit per-point
+  Jacobian with respect to the parameters as one ``vmap(jacrev(...))`` over the points
+  (:mod:`kanpde.train.gauss_newton.func_jacobian`). The model must run on one row at a time.
 * ``"auto"``: ``"jets"`` when the model has a ``forward_jet`` method (and it does not raise
   NotImplementedError), else ``"autograd"``.
 
-Both engines give the same numbers up to rounding, and the results are differentiable with
+All engines give the same numbers up to rounding, and the results are differentiable with
 respect to the model parameters. Derivatives are always built with a graph (also inside
 ``torch.no_grad()``, because nested derivatives need one); detach the results if you only
 need numbers.
@@ -50,7 +56,7 @@ from kanpde.core.jet import Jet
 from kanpde.models.kan.fused_jet import twice_differentiable
 from kanpde.models.tape import active_tape
 
-ENGINES = ("auto", "autograd", "jets")
+ENGINES = ("auto", "autograd", "jets", "func")
 
 
 class Derivatives:
@@ -84,7 +90,8 @@ class Derivatives:
             raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
         self.model = model
         self.names: tuple[str, ...] = names
-        self.coords: Tensor = x if x.requires_grad else x.detach().requires_grad_(True)
+        self.coords: Tensor = (x if engine == "func" or x.requires_grad
+                               else x.detach().requires_grad_(True))
         self._x_given = x
         self.pairs: tuple[tuple[int, int], ...] = tuple(
             tuple(sorted((self._index(a), self._index(b))))
@@ -97,6 +104,8 @@ class Derivatives:
         self._jet_pair_index: dict[tuple[int, int], int] = {}
         self._first: dict[int, Tensor] = {}  # j -> (N, C): d u_j / dx_c
         self._second: dict[tuple[int, int], Tensor] = {}  # (a, j) -> (N, C): d2 u_j / dx_a dx_c
+        self._jac_x: Tensor | None = None  # func: (N, dim_out, C)
+        self._hess_x: Tensor | None = None  # func: (N, dim_out, C, C)
 
         has_jet = callable(getattr(model, "forward_jet", None))
         if engine == "jets" and not has_jet:
@@ -104,7 +113,11 @@ class Derivatives:
                 f"engine='jets' needs a model with forward_jet; {type(model).__name__} has none "
                 "(use engine='autograd' or 'auto')"
             )
-        self.engine = "jets" if engine == "jets" or (engine == "auto" and has_jet) else "autograd"
+        if engine == "func":
+            self.engine = "func"
+        else:
+            self.engine = ("jets" if engine == "jets" or (engine == "auto" and has_jet)
+                           else "autograd")
         if self.engine == "jets" and order >= 1:
             try:
                 self._build_jet(order)
@@ -113,8 +126,8 @@ class Derivatives:
                     raise
                 self.engine = "autograd"
         tape = active_tape()
-        if tape is not None and self.engine == "autograd":
-            tape.mark_unsupported("derivatives by nested autograd (engine 'autograd')")
+        if tape is not None and self.engine in ("autograd", "func"):
+            tape.mark_unsupported(f"derivatives by engine {self.engine!r} (not recorded)")
 
     # ------------------------------------------------------------------------------- public
     @property
@@ -131,8 +144,12 @@ class Derivatives:
                 # derivatives come from the jet), so the model may take a once-differentiable
                 # fast path (the native KAN pass) on an input that needs no gradient
                 x = self.coords.detach() if self.engine == "jets" else self.coords
-                with torch.enable_grad():
-                    out = self.model(x)
+                if self.engine == "func":  # PyTorch layers only: torch.func transforms follow
+                    with torch.enable_grad(), twice_differentiable():
+                        out = self.model(x)
+                else:
+                    with torch.enable_grad():
+                        out = self.model(x)
                 if out.dim() != 2 or out.shape[0] != self.coords.shape[0]:
                     raise ValueError(
                         f"model output must have shape (N, dim_out), got {tuple(out.shape)}"
@@ -158,6 +175,8 @@ class Derivatives:
         c = self._index(name)
         if self.engine == "jets":
             return self._ensure_jet().d1[:, c, :]
+        if self.engine == "func":
+            return self._func_first()[:, :, c]
         return torch.stack([self._first_row(j)[:, c] for j in range(self.dim_out)], dim=1)
 
     def d2(self, a: str, b: str | None = None) -> Tensor:
@@ -170,6 +189,8 @@ class Derivatives:
             p = self._jet_pair_index.get((ia, ib))
             if p is not None:
                 return jet.d2[:, p, :]
+        if self.engine == "func":
+            return self._func_second()[:, :, ia, ib]
         return torch.stack([self._second_row(ia, j)[:, ib] for j in range(self.dim_out)], dim=1)
 
     def laplacian(self, names: Sequence[str] | None = None) -> Tensor:
@@ -223,6 +244,33 @@ class Derivatives:
             self._build_jet(2)
         assert self._jet is not None
         return self._jet
+
+    def _row_function(self):
+        """``g: x_n (C,) -> u_n (dim_out,)``, the model on one row (func engine)."""
+        model = self.model
+
+        def g(z: Tensor) -> Tensor:
+            return model(z.unsqueeze(0))[0]
+
+        return g
+
+    def _func_first(self) -> Tensor:
+        """``d u_j / d x_c`` ``(N, dim_out, C)`` by ``vmap(jacfwd(g))``, cached."""
+        if self._jac_x is None:
+            with torch.enable_grad(), twice_differentiable():
+                self._jac_x = torch.func.vmap(torch.func.jacfwd(self._row_function()))(
+                    self.coords)
+        return self._jac_x
+
+    def _func_second(self) -> Tensor:
+        """``d^2 u_j / d x_a d x_b`` ``(N, dim_out, C, C)`` by ``vmap(jacfwd(jacfwd(g)))``
+        (every pair in one pass; ``C`` forward tangents of ``C`` tangents), cached."""
+        if self._hess_x is None:
+            g = self._row_function()
+            with torch.enable_grad(), twice_differentiable():
+                self._hess_x = torch.func.vmap(torch.func.jacfwd(torch.func.jacfwd(g)))(
+                    self.coords)
+        return self._hess_x
 
     def _differentiable_jet(self) -> Jet:
         """First-derivative jet of the model at ``coords`` (which require grad) built with
@@ -282,7 +330,7 @@ def make_derivatives(
         model: maps ``(N, C)`` to ``(N, dim_out)`` row by row.
         x: points ``(N, C)``; columns named by ``names``.
         names: the ``C`` coordinate names.
-        engine: ``"auto"`` | ``"autograd"`` | ``"jets"``.
+        engine: ``"auto"`` | ``"autograd"`` | ``"jets"`` | ``"func"``.
         pairs: mixed second derivatives the jet should carry, as name pairs, e.g.
             ``(("x", "t"),)``; others fall back to autograd.
         order: the highest derivative order the caller needs (a hint for the jets engine).

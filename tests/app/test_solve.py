@@ -28,6 +28,7 @@ PROBLEMS = {
     "lshape": ["problem=lshape"],
     "kovasznay": ["problem=kovasznay"],
     "poisson_3d": ["problem=poisson_nd"],
+    "helmholtz": ["problem=helmholtz"],
 }
 # (inputs, outputs) where not (2, 1)
 DIMS = {"heat_2d": (3, 1), "kovasznay": (2, 3), "poisson_3d": (3, 1)}

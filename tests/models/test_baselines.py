@@ -63,7 +63,7 @@ def test_siren_first_layer_output_distribution() -> None:
 
 def test_fourier_features_are_fixed_buffer_and_correct() -> None:
     model = FourierMLP([2, 16, 1], n_features=32, sigma=3.0, seed=0, dtype=F64)
-    assert "B" in dict(model.named_buffers())
+    assert "embedding.B" in dict(model.named_buffers())
     assert all(p is not model.B for p in model.parameters())
     b = model.B.numpy()
     assert b.shape == (2, 32)
@@ -73,7 +73,24 @@ def test_fourier_features_are_fixed_buffer_and_correct() -> None:
     z = 2 * np.pi * x.numpy() @ b
     np.testing.assert_allclose(feats, np.concatenate([np.cos(z), np.sin(z)], 1), atol=1e-13)
     assert model(x).shape == (5, 1)
-    assert model.mlp.widths == [64, 16, 1]
+    assert model.net.widths == [64, 16, 1]
+
+
+def test_fourier_mlp_is_an_mlp_behind_the_fourier_embedding() -> None:
+    """The same numbers as the embedding followed by the MLP drawn from the same stream, and
+    a state dict of the earlier layout (``B``, ``mlp.*``) loads to the same function."""
+    from kanpde.models import FourierEmbedding
+
+    model = FourierMLP([3, 8, 2], n_features=5, sigma=2.0, seed=4, dtype=F64)
+    gen = torch.Generator().manual_seed(4)
+    emb = FourierEmbedding(3, 5, 2.0, include_input=False, seed=gen, dtype=F64)
+    net = MLP([10, 8, 2], "tanh", gen, dtype=F64)
+    x = torch.rand(20, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(model(x), net(emb(x)), rtol=0, atol=0)
+    old = {"B": model.B.clone(), **{"mlp." + k: v for k, v in net.state_dict().items()}}
+    other = FourierMLP([3, 8, 2], n_features=5, sigma=2.0, seed=9, dtype=F64)
+    other.load_state_dict(old)
+    torch.testing.assert_close(other(x), model(x), rtol=1e-15, atol=1e-15)
 
 
 def test_seeded_and_global_rng_free() -> None:

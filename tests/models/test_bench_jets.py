@@ -23,7 +23,7 @@ def test_jets_bench_prints_every_case_with_its_ratios(capsys):
 
 
 def test_poisson_bench_rejects_unknown_engines():
-    with pytest.raises(ValueError, match=r"allowed auto\|autograd\|jets, optionally \+compile"):
+    with pytest.raises(ValueError, match=r"allowed auto\|autograd\|jets\|func, optionally \+compile"):
         poisson.run_one("kan", "jets+fast", True, 0, None, 1e-3)
 
 

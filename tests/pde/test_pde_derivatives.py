@@ -18,10 +18,11 @@ def _points(n=50, seed=0):
     return torch.rand(n, 3, generator=g, dtype=torch.float64) * 2 - 1
 
 
-def test_autograd_matches_analytic_derivatives():
+@pytest.mark.parametrize("engine", ["autograd", "func"])
+def test_engines_match_analytic_derivatives(engine):
     p = _points()
     x, y, t = p[:, 0:1], p[:, 1:2], p[:, 2:3]
-    u = make_derivatives(Analytic(), p, ("x", "y", "t"), engine="autograd")
+    u = make_derivatives(Analytic(), p, ("x", "y", "t"), engine=engine)
     s, c, e = torch.sin(x), torch.cos(x), torch.exp(2 * y)
     cat = lambda a, b: torch.cat([a, b], dim=1)  # noqa: E731
     torch.testing.assert_close(u.d("x"), cat(c * e * t, 2 * x * y**3), rtol=1e-13, atol=1e-13)
@@ -162,7 +163,7 @@ def test_auto_engine_choice(jet_net_factory):
 def test_float32_inputs_keep_their_dtype(jet_net_factory):
     net = jet_net_factory([2, 8, 1], seed=0, dtype=torch.float32)
     p = _points(6)[:, :2].float()
-    for engine in ("autograd", "jets"):
+    for engine in ("autograd", "jets", "func"):
         u = make_derivatives(net, p, ("x", "y"), engine=engine)
         assert u.laplacian().dtype == torch.float32
 
@@ -189,15 +190,16 @@ def test_undeclared_mixed_derivative_of_a_native_kan_trains():
     net = KAN([2, 5, 1], grid_size=6, seed=0, dtype=torch.float64)
     p = _points(30)[:, :2]
     results = []
-    for engine in ("jets", "autograd"):
+    for engine in ("jets", "autograd", "func"):
         u = make_derivatives(net, p, ("x", "y"), engine=engine)  # no pairs declared
         loss = (u.d2("x", "y") ** 2).mean() + (u.laplacian() ** 2).mean() + u.value.mean()
         results.append([loss.detach(), *torch.autograd.grad(loss, list(net.parameters()))])
-    for a, b in zip(*results, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("engine", ["autograd", "jets"])
+@pytest.mark.parametrize("engine", ["autograd", "jets", "func"])
 def test_coordinates_are_constants_unless_x_requires_grad(jet_net_factory, engine):
     """``u.x(name)`` (coefficients, source terms) adds nothing to the backward pass unless the
     caller's ``x`` requires grad; the values are the coordinates either way."""
@@ -213,7 +215,7 @@ def test_coordinates_are_constants_unless_x_requires_grad(jet_net_factory, engin
     assert float(g[:, 1].abs().max()) == 0.0
 
 
-@pytest.mark.parametrize("engine", ["autograd", "jets"])
+@pytest.mark.parametrize("engine", ["autograd", "jets", "func"])
 def test_derivatives_inside_no_grad_equal_those_outside(engine):
     """The accessor builds its derivative graph itself: inside ``torch.no_grad()`` the
     autograd engine must not lose the columns it differentiates (they were zeros)."""

@@ -215,13 +215,56 @@ def test_parameters_outside_the_tape_get_columns_by_autograd(caplog):
     assert res.history["loss"][-1] < 0.1 * res.history["loss"][0]
 
 
-def test_the_autograd_engine_trains_matrix_free(caplog):
+@pytest.mark.parametrize("engine", ["autograd", "func"])
+def test_the_autograd_engine_takes_the_torch_func_jacobian(caplog, engine):
+    """Without the tape, Gauss-Newton forms ``J`` by torch.func and solves it as the jets
+    path does (Cholesky here): the same accuracy in the same steps as the tape."""
+    problem = Poisson()
+    results = {}
+    for name, eng in (("tape", "jets"), (engine, engine)):
+        model = ScaledModel(KAN([2, 4, 1], grid_size=5, seed=0, dtype=F64), [-1, -1], [1, 1])
+        with caplog.at_level(logging.INFO, logger="kanpde.train"):
+            caplog.clear()
+            results[name] = _train(problem, model, [{"optimizer": "gauss_newton", "steps": 12}],
+                                   engine=eng)
+        if name != "tape":
+            assert "explicit Jacobian by torch.func" in caplog.text
+            assert "matrix-free" not in caplog.text and "solver: cholesky" in caplog.text
+    tape, func = results["tape"].history["loss"], results[engine].history["loss"]
+    np.testing.assert_allclose(func, tape, rtol=1e-6)
+    assert results[engine].final["rel_l2"] == pytest.approx(results["tape"].final["rel_l2"],
+                                                            rel=1e-5)
+    assert results[engine].final["rel_l2"] < 0.1 * results[engine].history["rel_l2"][0]
+
+
+class _Opaque(nn.Module):
+    """A model torch.func cannot transform (a Python float read from a tensor)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = MLP([2, 6, 1], seed=0, dtype=F64)
+
+    def forward(self, x):
+        return self.inner(x) * (1.0 + 0.0 * float(x.detach().sum()))
+
+
+def test_a_model_torch_func_cannot_take_trains_matrix_free(caplog):
+    problem = Heat()
+    with caplog.at_level(logging.INFO, logger="kanpde.train"):
+        res = _train(problem, _Opaque(), [{"optimizer": "gauss_newton", "steps": 15}],
+                     engine="autograd")
+    assert "matrix-free Jacobian products by autograd" in caplog.text
+    assert "under torch.func" in caplog.text
+    assert res.history["loss"][-1] < 0.1 * res.history["loss"][0]
+
+
+def test_a_jacobian_above_memory_gb_trains_matrix_free(caplog):
     problem = Heat()
     model = ScaledModel(MLP([2, 6, 1], seed=0, dtype=F64), [0, 0], [1, 1])
     with caplog.at_level(logging.INFO, logger="kanpde.train"):
-        res = _train(problem, model, [{"optimizer": "gauss_newton", "steps": 15}],
-                     engine="autograd")
-    assert "matrix-free" in caplog.text
+        res = _train(problem, model, [{"optimizer": "gauss_newton", "steps": 15,
+                                       "memory_gb": 1e-6}], engine="autograd")
+    assert "matrix-free" in caplog.text and "memory budget" in caplog.text
     assert res.history["loss"][-1] < 0.1 * res.history["loss"][0]
 
 

@@ -129,6 +129,8 @@ def test_auto_follows_sizes_and_memory():
     assert pick(10_000, 50_000) == "cg"
     assert pick(2_000, 1_400, mem=GB // 100) == "cg"  # neither dense form fits 10 MB
     assert pick(10_000, 1_400, mode="autograd") == "cg"
+    assert pick(2_000, 1_400, mode="func") == "cholesky"  # torch.func's stored J
+    assert pick(2_000, 10_000, mode="func") == "kernel"
 
 
 def test_a_solver_that_cannot_fit_names_the_setting():
@@ -136,8 +138,12 @@ def test_a_solver_that_cannot_fit_names_the_setting():
         choose("cholesky", _Lin(10_000, 100_000), dense_max_params=5000,
                memory_bytes=8 * GB, distributed=False)
     with pytest.raises(ValueError, match="explicit Jacobian"):
-        choose("pcg", _Lin(10, 10, mode="autograd"), dense_max_params=5000,
+        choose("cholesky", _Lin(10, 10, mode="autograd"), dense_max_params=5000,
                memory_bytes=GB, distributed=False)
+    for mode in ("autograd", "func"):
+        with pytest.raises(ValueError, match="sparse Jacobian of the layer tape"):
+            choose("pcg", _Lin(10, 10, mode=mode), dense_max_params=5000,
+                   memory_bytes=GB, distributed=False)
     with pytest.raises(ValueError, match="data-parallel"):
         choose("kernel", _Lin(10, 100), dense_max_params=5000, memory_bytes=GB,
                distributed=True)

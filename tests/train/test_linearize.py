@@ -4,8 +4,9 @@
 RBA and causal weights, and ``J = d rho / d theta`` from the layer tape must equal autograd's
 row-by-row gradient to 1e-10 (float64) on every benchmark problem and variant (periodic
 conditions evaluate point pairs, hard constraints transform the jet, embeddings widen the
-input). The matrix-free products (tape tangents, the autograd double-backward mode) must
-equal products with the explicit ``J``.
+input). The explicit ``J`` by torch.func must equal it too, and the matrix-free products
+(tape tangents, the autograd double-backward mode) must equal products with the explicit
+``J``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from kanpde.problems.poisson import Poisson
 from kanpde.app import assemble_model
 from kanpde.pde.observations import generate_observations
 from kanpde.train.config import CausalConfig, RBAConfig, WeightingConfig
-from kanpde.train.gauss_newton.linearize import TapeUnsupported, linearize
+from kanpde.train.gauss_newton.linearize import FuncUnsupported, TapeUnsupported, linearize
 from kanpde.train.weighting import LossBalancer
 
 F64 = torch.float64
@@ -121,6 +122,47 @@ def test_tape_jacobian_equals_autograd_on_every_problem(prob, family):
     _check_sparse(lin, jac)
 
 
+@pytest.mark.parametrize(("prob", "family"), CASES)
+def test_func_jacobian_equals_autograd_on_every_problem(prob, family):
+    problem = PROBLEMS[prob]()
+    model = _model(problem, family)
+    params = list(model.parameters())
+    points = _points(problem)
+    lin, scales = linearize(problem, model, points, None, _balancer(problem).row_scales,
+                            params, mode="func")
+    assert lin.mode == "func"
+    rho_ref, jac_ref = _autograd_rows(problem, model, points, scales, params)
+    torch.testing.assert_close(lin.rho, rho_ref, rtol=1e-12, atol=1e-14)
+    jac = lin.jacobian()
+    scale = float(jac_ref.abs().max())
+    assert float((jac - jac_ref).abs().max()) <= 1e-10 * scale
+    u = torch.randn(lin.n_rows, generator=torch.Generator().manual_seed(1), dtype=F64)
+    torch.testing.assert_close(lin.vjp(u), lin.vjp_backward(u), rtol=1e-10,
+                               atol=1e-12 * scale)
+    out = torch.full_like(jac, 7.0)
+    assert torch.equal(lin.jacobian(out=out), jac)
+
+
+def test_func_jacobian_refuses_what_it_cannot_transform():
+    class Opaque(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(2, 1, dtype=F64))
+
+        def forward(self, x):
+            return x @ self.w * float(x.detach().sum() * 0 + 1)
+
+    problem = Poisson()
+    model = Opaque()
+    with pytest.raises(FuncUnsupported, match="under torch.func"):
+        linearize(problem, model, _points(problem), None, _balancer(problem).row_scales,
+                  list(model.parameters()), mode="func")
+    kan = _model(problem, "kan")
+    with pytest.raises(FuncUnsupported, match="memory budget"):
+        linearize(problem, kan, _points(problem), None, _balancer(problem).row_scales,
+                  list(kan.parameters()), mode="func", max_bytes=1000)
+
+
 @pytest.mark.parametrize("case", ["hard_constraint", "periodic_embedding"])
 def test_wrappers_linearize_like_autograd(case):
     if case == "hard_constraint":
@@ -136,6 +178,13 @@ def test_wrappers_linearize_like_autograd(case):
     jac = lin.jacobian()
     assert float((jac - jac_ref).abs().max()) <= 1e-10 * float(jac_ref.abs().max())
     _check_sparse(lin, jac)
+    try:
+        func, _ = linearize(problem, model, points, scales, None, params, mode="func")
+    except FuncUnsupported:
+        assert case == "hard_constraint"  # the transform's derivatives are taken by autograd
+    else:
+        assert float((func.jacobian() - jac_ref).abs().max()) <= 1e-10 * float(
+            jac_ref.abs().max())
 
 
 INVERSE = {
@@ -168,6 +217,8 @@ def test_learned_coefficients_and_data_linearize_like_autograd(prob, family):
     v = torch.randn(lin.n_params, generator=torch.Generator().manual_seed(2), dtype=F64)
     torch.testing.assert_close(lin.jvp(v), jac @ v, rtol=1e-10, atol=1e-12)
     _check_sparse(lin, jac)
+    func, _ = linearize(problem, model, points, scales, None, params, mode="func")
+    assert float((func.jacobian() - jac_ref).abs().max()) <= 1e-10 * float(jac_ref.abs().max())
 
 
 @pytest.mark.parametrize(("rba", "causal"), [(False, False), (True, False), (False, True),
@@ -215,14 +266,14 @@ def test_autograd_mode_products_equal_the_tape_jacobian():
     torch.testing.assert_close(auto.rho, tape.rho, rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(auto.jvp(v), jac @ v, rtol=1e-9, atol=1e-11)
     torch.testing.assert_close(auto.vjp(u), jac.T @ u, rtol=1e-9, atol=1e-11)
-    with pytest.raises(TapeUnsupported, match="tape mode"):
+    with pytest.raises(TapeUnsupported, match="tape or func mode"):
         auto.jacobian()
 
 
 def test_nested_autograd_is_refused_by_the_tape():
     problem = Poisson()
     model = _model(problem, "kan")
-    with pytest.raises(TapeUnsupported, match="nested autograd"):
+    with pytest.raises(TapeUnsupported, match="engine 'autograd'"):
         linearize(problem, model, _points(problem), None, _balancer(problem).row_scales,
                   list(model.parameters()), engine="autograd")
 

@@ -185,7 +185,7 @@ class BSplineBasis(Basis):
         k = self.spline_order
         if self._uniform:
             u = torch.nan_to_num((x - t[:, 0]) * self._inv_h, nan=-1.0)
-            j = torch.floor(u).clamp_(0, n_int - 1).long()
+            j = torch.floor(u).clamp(0, n_int - 1).long()
             flat = t.reshape(-1)
             pos = j + self._off_knots
             j = j - (x < flat[pos]).long() + (x >= flat[pos + 1]).long()

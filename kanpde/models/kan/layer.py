@@ -216,7 +216,7 @@ class KANLayer(GridRefit, nn.Module):
         """Table rows ``(N, in, k + 1)`` of the local splines (``n`` where masked out)."""
         n = self.basis.n_functions
         slots = start.unsqueeze(-1) + torch.arange(self.spline_order + 1, device=start.device)
-        slots = slots.clamp_(0, n - 1)
+        slots = slots.clamp(0, n - 1)
         if mask is not None:
             slots = torch.where(mask, slots, torch.full_like(slots, n))
         return slots

@@ -8,25 +8,33 @@ With the step's term, RBA and causal weights held fixed (the row factors ``s_t``
 over the terms ``t`` (the PDE residual, then each condition), points ``i`` and residual
 components ``k``, in that order. Gauss-Newton methods minimize the linear model
 ``||rho + J delta||^2`` with ``J = d rho / d theta`` ``(R, P)``. :func:`linearize` gives
-``rho`` and access to ``J`` in one of two modes:
+``rho`` and access to ``J`` in one of three modes:
 
 ``tape`` (the jets engine, every trainable parameter in a layer :mod:`kanpde.models.tape`
     records): each term's residual is computed once with the layer calls recorded; one
     backward pass per residual component gives every call's output cotangents. The explicit
     ``J`` is assembled from per-point layer blocks (:meth:`Linearization.jacobian`), ``J v``
     from the layers' tangents (:meth:`Linearization.jvp`), ``J^T u`` by a backward pass.
+``func`` (any model and residual that :mod:`torch.func` can transform): the residuals by the
+    ``func`` derivative engine and the explicit ``J`` by one ``vmap`` over the points of
+    ``jacrev`` over the parameters (:mod:`.func_jacobian`); ``J v`` and ``J^T u`` are products
+    with it.
 ``autograd`` (any model, any derivative engine): ``J^T u`` by a backward pass and ``J v`` by
     the double-backward trick (``d/dw <J^T w, v>``), with KAN layers on their twice
     differentiable PyTorch contractions; matrix-free only (no explicit ``J``).
 
-Parameters outside the recorded layers (in tape mode: a problem's learned coefficients, at
-most ``MAX_EXTRA`` numbers) get their columns of ``J`` by the double-backward trick, one
-backward pass each: ``J[:, c] = d/dw (d <rho(theta), w> / d theta_c)``.
+Parameters outside the recorded layers (tape mode) or outside the model (func mode), such as
+a problem's learned coefficients (at most ``MAX_EXTRA`` numbers), get their columns of ``J``
+by the double-backward trick, one backward pass each:
+``J[:, c] = d/dw (d <rho(theta), w> / d theta_c)``.
 
 Row folding: a term evaluated on ``M`` stored points may run the model on ``Q = c M`` points
 (a periodic condition evaluates each point pair as its low-face point in the first ``M`` rows
 and its high-face point in the next ``M``): evaluation row ``q`` feeds residual row
 ``q mod M``, so per-point blocks of ``c M`` rows are summed over the ``c`` copies.
+
+Over 400 lines: one concept, the linearization in its three modes, whose products share the
+term layout and the extra columns.
 """
 
 from __future__ import annotations
@@ -39,14 +47,23 @@ from torch import Tensor, nn
 
 from kanpde.models.kan.fused_jet import twice_differentiable
 from kanpde.models.tape import Record, Tape, jacobian_blocks, tangent
+from kanpde.train.gauss_newton.func_jacobian import (
+    FuncUnsupported,
+    fill_term_jacobian,
+    model_columns,
+    term_residual,
+)
 from kanpde.train.gauss_newton.sparse_jacobian import SparseJacobian, assemble, stored_bytes
 
-MODES = ("tape", "autograd")
+MODES = ("tape", "func", "autograd")
 MAX_EXTRA = 64  # tape mode: parameters outside the recorded layers (columns by autograd)
 
 
 class TapeUnsupported(RuntimeError):
     """The model or the derivatives of this problem cannot be linearized from a tape."""
+
+
+__all__ = ["MODES", "FuncUnsupported", "Linearization", "TapeUnsupported", "linearize"]
 
 
 @dataclass
@@ -87,10 +104,14 @@ class Linearization:
     Attributes:
         rho: ``(R,)`` detached. pointwise: ``{term: (M, K)}`` detached residuals.
         params: the ``P_total`` parameters, flattened and concatenated in this order.
-        mode: ``"tape"`` or ``"autograd"``.
+        mode: ``"tape"``, ``"func"`` or ``"autograd"``.
+
+    ``dense`` (func mode): ``J`` ``(R, P)`` with the columns of the model's parameters filled
+    and those of ``covered``'s complement (the extra columns) zero, filled on first use.
     """
 
-    def __init__(self, terms: list[_Term], params: Sequence[nn.Parameter], mode: str) -> None:
+    def __init__(self, terms: list[_Term], params: Sequence[nn.Parameter], mode: str,
+                 dense: Tensor | None = None, covered: set[int] | None = None) -> None:
         self._terms = terms
         self.params = list(params)
         self.mode = mode
@@ -105,15 +126,20 @@ class Linearization:
         self._h: tuple[Tensor, list[Tensor], list[int]] | None = None  # autograd: J^T w
         self._extra: list[nn.Parameter] = []
         self._extra_cols: Tensor | None = None  # (R, n_extra), computed on first use
-        if mode == "tape":
-            covered = {id(p) for t in terms for rec in t.records
-                       for p in rec.layer.parameters(recurse=False)}
+        self._dense = dense
+        self._dense_done = False
+        if mode in ("tape", "func"):
+            if mode == "tape":
+                covered = {id(p) for t in terms for rec in t.records
+                           for p in rec.layer.parameters(recurse=False)}
+            covered = covered or set()
             self._extra = [p for p in self.params if id(p) not in covered]
             n_extra = sum(p.numel() for p in self._extra)
             if n_extra > MAX_EXTRA:
-                raise TapeUnsupported(
-                    f"{n_extra} parameters lie outside the layers the tape records (at most "
-                    f"{MAX_EXTRA} get their Jacobian columns by autograd)"
+                where = "the recorded layers" if mode == "tape" else "the model"
+                raise (TapeUnsupported if mode == "tape" else FuncUnsupported)(
+                    f"{n_extra} parameters lie outside {where} (at most {MAX_EXTRA} get their "
+                    "Jacobian columns by autograd)"
                 )
 
     def _dot(self, w: Tensor) -> Tensor | None:
@@ -212,12 +238,15 @@ class Linearization:
     @torch.no_grad()
     def jacobian(self, out: Tensor | None = None) -> Tensor:
         """The explicit ``J`` ``(R, P)`` (tape mode), into ``out`` (zeros) when given: the
-        layer blocks of :meth:`call_blocks` added into their rows and columns."""
-        if self.mode != "tape":
-            raise TapeUnsupported("the explicit Jacobian needs the tape mode")
+        layer blocks of :meth:`call_blocks` added into their rows and columns; in func mode
+        the stored one (copied into ``out`` when given)."""
+        if self.mode == "autograd":
+            raise TapeUnsupported("the explicit Jacobian needs the tape or func mode")
         if out is not None and out.shape != (self.n_rows, self.n_params):
             raise ValueError(f"out must have shape {(self.n_rows, self.n_params)}, got "
                              f"{tuple(out.shape)}")
+        if self.mode == "func":
+            return self._func_jacobian() if out is None else out.copy_(self._func_jacobian())
         jac = self.rho.new_zeros(self.n_rows, self.n_params) if out is None else out
         for t, kk, _, _, blocks in self.call_blocks():
             m, k = t.shape
@@ -227,6 +256,15 @@ class Linearization:
         if self._extra:
             jac[:, self._extra_index().to(jac.device)] = self._extra_columns()
         return jac
+
+    def _func_jacobian(self) -> Tensor:
+        """The stored ``J`` of func mode, its extra columns filled on first use."""
+        assert self._dense is not None
+        if not self._dense_done:
+            if self._extra:
+                self._dense[:, self._extra_index().to(self._dense.device)] = self._extra_columns()
+            self._dense_done = True
+        return self._dense
 
     def recorded_calls(self):
         """Per term, per recorded call: ``(t, rec, [(name, parameter)])`` of the call's
@@ -251,7 +289,7 @@ class Linearization:
     def jacobian_nbytes(self, sparse: bool) -> int:
         """float64 bytes of the explicit ``J``: dense ``8 R P``, or those of
         :meth:`sparse_jacobian` (computed from the recorded shapes, nothing built)."""
-        if not sparse:
+        if not sparse or self.mode == "func":
             return 8 * self.n_rows * self.n_params
         return stored_bytes(self, sum(p.numel() for p in self._extra))
 
@@ -264,6 +302,8 @@ class Linearization:
 
     def jvp(self, v: Tensor) -> Tensor:
         """``J v`` ``(R,)`` for ``v`` ``(P,)``."""
+        if self.mode == "func":
+            return self._func_jacobian() @ v.to(self.rho)
         if self.mode == "autograd":
             w, h, used = self._double_backward_graph()
             if not h:
@@ -298,7 +338,13 @@ class Linearization:
         return out
 
     def vjp(self, u: Tensor) -> Tensor:
-        """``J^T u`` ``(P,)`` for ``u`` ``(R,)`` (a backward pass)."""
+        """``J^T u`` ``(P,)`` for ``u`` ``(R,)`` (a backward pass; a product in func mode)."""
+        if self.mode == "func":
+            return self._func_jacobian().T @ u.to(self.rho)
+        return self.vjp_backward(u)
+
+    def vjp_backward(self, u: Tensor) -> Tensor:
+        """``J^T u`` ``(P,)`` by a backward pass through the residuals' graph (any mode)."""
         total = None
         for t in self._terms:
             if not t.r.requires_grad:
@@ -359,6 +405,7 @@ def linearize(
     *,
     mode: str = "tape",
     engine: str = "jets",
+    max_bytes: float = float("inf"),
 ) -> tuple[Linearization, dict[str, Tensor]]:
     """Residuals and their linearization at the model's current parameters.
 
@@ -367,11 +414,14 @@ def linearize(
         scales: the row factors ``{term: (M,)}``; None: computed from this evaluation by
             ``row_scales(pointwise, x_residual)`` (and returned, to hold them fixed).
         params: the parameters of ``J``'s columns.
-        mode: ``"tape"`` or ``"autograd"`` (module docstring); ``engine`` the derivative
-            engine (the tape needs ``"jets"``).
+        mode: ``"tape"``, ``"func"`` or ``"autograd"`` (module docstring); ``engine`` the
+            derivative engine (the tape needs ``"jets"``; func mode uses ``"func"``).
+        max_bytes: func mode: the largest ``J`` (``8 R P`` bytes) to form.
 
     Raises:
         TapeUnsupported: tape mode, but the recorded calls do not determine ``J``.
+        FuncUnsupported: func mode, but the residuals do not run under ``torch.func`` or
+            ``J`` would take more than ``max_bytes``.
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}; allowed values: {MODES}")
@@ -383,6 +433,8 @@ def linearize(
             if tape.unsupported:
                 raise TapeUnsupported(f"term {term!r}: " + "; ".join(tape.unsupported))
             residuals[term] = (r, tape.records)
+        elif mode == "func":
+            residuals[term] = (term_residual(problem, model, term, pts), [])
         else:
             with twice_differentiable():
                 r = problem.pointwise(model, {term: pts}, engine=engine)[term]
@@ -397,4 +449,28 @@ def linearize(
             t.cotangents = _cotangents(r, records)
         terms.append(t)
         offset += r.numel()
-    return Linearization(terms, params, mode), dict(scales)
+    if mode != "func":
+        return Linearization(terms, params, mode), dict(scales)
+    return _func_linearization(problem, model, points, terms, params, max_bytes), dict(scales)
+
+
+def _func_linearization(problem, model, points, terms: list[_Term], params, max_bytes: float
+                        ) -> Linearization:
+    """Func mode: ``J`` ``(R, P)`` filled term by term by
+    :func:`.func_jacobian.fill_term_jacobian` (rows scaled)."""
+    named = model_columns(model, params)
+    n_rows = sum(t.r.numel() for t in terms)
+    n_params = sum(p.numel() for p in params)
+    if 8 * n_rows * n_params > max_bytes:
+        raise FuncUnsupported(
+            f"the explicit Jacobian ({n_rows} x {n_params}) would take "
+            f"{8 * n_rows * n_params / 2**30:.2f} GiB, above the step's memory budget")
+    offsets, off = {}, 0
+    for p in params:
+        offsets[id(p)] = off
+        off += p.numel()
+    dense = terms[0].r.new_zeros(n_rows, n_params)
+    for t in terms:
+        fill_term_jacobian(problem, model, t.name, points[t.name], named,
+                           [offsets[id(p)] for _, p in named], t.scale, dense[t.rows])
+    return Linearization(terms, params, "func", dense=dense, covered={id(p) for _, p in named})

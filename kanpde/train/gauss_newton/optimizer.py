@@ -260,7 +260,9 @@ class GaussNewton:
         kind = self.plan.solver
         stats = self.last
         if kind in ("cholesky", "kernel"):
-            jac = lin.jacobian(out=self._buffer(lin)).to(torch.float64)
+            # the tape assembles J into a kept buffer; torch.func's J is already stored
+            buffer = self._buffer(lin) if lin.mode == "tape" else None
+            jac = lin.jacobian(out=buffer).to(torch.float64)
             if kind == "cholesky":
                 solve, mu = cholesky_system(jac, lin.rho, self._mean)
             else:

@@ -80,7 +80,7 @@ def choose(solver: str, lin, *, dense_max_params: int, memory_bytes: int,
     """The solver for linearization ``lin`` (module docstring); raises
     :class:`SolverMemoryError` naming the setting when a requested solver cannot fit."""
     r, p = lin.n_rows, lin.n_params
-    explicit = lin.mode == "tape"
+    explicit = lin.mode in ("tape", "func")
     gb = memory_bytes / GIB
 
     def need(name: str) -> int:
@@ -88,11 +88,15 @@ def choose(solver: str, lin, *, dense_max_params: int, memory_bytes: int,
                 else dense_bytes(r, p, name))
 
     if solver != "auto":
-        if solver in ("cholesky", "kernel", "pcg") and not explicit:
+        if solver in ("cholesky", "kernel") and not explicit:
             raise ConfigError(
-                f"solver='{solver}' needs the explicit Jacobian (the jets engine and models "
-                f"whose layers the tape records); this run linearizes by {lin.mode}: use "
-                "solver='cg' or 'auto'")
+                f"solver='{solver}' needs the explicit Jacobian (the layer tape or torch.func); "
+                f"this run linearizes by {lin.mode}: use solver='cg' or 'auto'")
+        if solver == "pcg" and lin.mode != "tape":
+            raise ConfigError(
+                "solver='pcg' needs the sparse Jacobian of the layer tape (the jets engine and "
+                f"models whose layers the tape records); this run linearizes by {lin.mode}: use "
+                "solver='cholesky', 'kernel', 'cg' or 'auto'")
         if solver == "kernel" and distributed:
             raise ConfigError("solver='kernel' needs every residual row in one process; a "
                              "data-parallel run uses 'cholesky', 'pcg' or 'cg'")
@@ -108,8 +112,9 @@ def choose(solver: str, lin, *, dense_max_params: int, memory_bytes: int,
         return Plan("cholesky", f"P = {p} <= dense_max_params")
     if not distributed and r <= dense_max_params and need("kernel") <= memory_bytes:
         return Plan("kernel", f"P = {p} > dense_max_params >= R = {r} rows")
+    source = "the layer tape" if lin.mode == "tape" else "the stored torch.func Jacobian"
     return Plan("cg", f"P = {p} and R = {r} rows above dense_max_params (or memory_gb): "
-                      "matrix-free products from the layer tape")
+                      f"matrix-free products from {source}")
 
 
 Solve = Callable[[float], tuple[Tensor | None, tuple[float, float]]]

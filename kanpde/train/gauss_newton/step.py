@@ -6,10 +6,13 @@ residual vector at the step's first evaluation (the term, RBA and causal weights
 optimizer step does), linearizes (:func:`.linearize.linearize`) and evaluates trial points
 of the line search on the same factors.
 
-How the Jacobian is formed is decided at the first step: from the layer tape when the model
-runs jets through layers the tape knows (checked once against autograd: ``u . (J v)`` from
-the tape's tangents must equal ``(J^T u) . v`` from a backward pass); otherwise by autograd
-(matrix-free: conjugate gradients on ``J v`` / ``J^T u`` products), with a log line saying why.
+How the Jacobian is formed is decided at the first step, with a log line saying which and
+why: from the layer tape when the model runs jets through layers the tape knows; else the
+explicit ``J`` by :mod:`torch.func` (one ``vmap`` of ``jacrev`` over the points, any model and
+residual that ``torch.func`` transforms, while ``J`` fits the phase's ``memory_gb``); else
+matrix-free autograd products (conjugate gradients on ``J v`` / ``J^T u``). The tape's and the
+func ``J`` are checked once against autograd: ``u . (J v)`` must equal ``(J^T u) . v`` from a
+backward pass.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ import torch
 from torch import Tensor, nn
 
 from kanpde.models.tape import linear_parameters
-from kanpde.train.gauss_newton.linearize import Linearization, TapeUnsupported, linearize
+from kanpde.train.gauss_newton.linearize import (
+    FuncUnsupported,
+    Linearization,
+    TapeUnsupported,
+    linearize,
+)
 from kanpde.train.gauss_newton.optimizer import GaussNewton
 
 log = logging.getLogger("kanpde.train")
@@ -49,7 +57,7 @@ class LeastSquaresStep:
         self.balancer = balancer
         self.engine = engine
         self.comm = comm
-        self.mode: str | None = None  # "tape" | "autograd", decided at the first step
+        self.mode: str | None = None  # "tape" | "func" | "autograd", decided at the first step
         self.reason = ""
         self._logged: tuple[str, int] | None = None
 
@@ -60,39 +68,55 @@ class LeastSquaresStep:
         return float(self.comm.all_reduce(t, "mean"))
 
     def _engine(self) -> str:
-        if self.mode == "tape":
-            return "jets"
-        return self.engine
+        return {"tape": "jets", "func": "func"}.get(self.mode or "", self.engine)
 
-    def _decide(self, points: dict[str, Tensor], params: list[nn.Parameter]) -> None:
-        if self.engine == "autograd" or not _has_jets(self.model):
-            why = ("train engine 'autograd'" if self.engine == "autograd"
+    def _decide(self, opt: GaussNewton, points: dict[str, Tensor],
+                params: list[nn.Parameter]) -> None:
+        if self.engine in ("autograd", "func") or not _has_jets(self.model):
+            why = (f"train engine {self.engine!r}" if self.engine in ("autograd", "func")
                    else f"{type(self.model).__name__} has no forward_jet")
-            self._fallback(why)
+            self._try_func(opt, points, params, why)
             return
         try:
             lin, _ = linearize(self.problem, self.model, points, None, self.balancer.row_scales,
                                params, mode="tape", engine="jets")
-            self._check(lin)
+            self._check(lin, "the tape's")
         except TapeUnsupported as exc:
-            self._fallback(str(exc))
+            self._try_func(opt, points, params, str(exc))
             return
         self.mode = "tape"
         if self.comm.is_main:
             log.info("Gauss-Newton: Jacobian from the layer tape (%d parameters)",
                      sum(p.numel() for p in params))
 
-    def _check(self, lin: Linearization) -> None:
+    def _try_func(self, opt: GaussNewton, points: dict[str, Tensor],
+                  params: list[nn.Parameter], why: str) -> None:
+        """The explicit ``J`` by torch.func, checked; else matrix-free autograd products."""
+        try:
+            lin, _ = linearize(self.problem, self.model, points, None, self.balancer.row_scales,
+                               params, mode="func", max_bytes=opt.memory_bytes)
+            self._check(lin, "torch.func's")
+        except (FuncUnsupported, TapeUnsupported) as exc:
+            self._fallback(f"{why}; {exc}")
+            return
+        self.mode = "func"
+        self.reason = why
+        if self.comm.is_main:
+            log.info("Gauss-Newton: explicit Jacobian by torch.func, vmap over the points "
+                     "(%d parameters; %s)", lin.n_params, why)
+
+    def _check(self, lin: Linearization, whose: str) -> None:
         gen = torch.Generator().manual_seed(0)
         v = torch.randn(lin.n_params, generator=gen, dtype=torch.float64).to(lin.rho)
         u = lin.rho
         left = float(u @ lin.jvp(v))
-        right = float(lin.vjp(u) @ v)
+        right = float(lin.vjp_backward(u) @ v)
         scale = abs(left) + abs(right)
         if abs(left - right) > TAPE_CHECK_RTOL * scale + 1e-300 and scale > 0:
-            raise TapeUnsupported(
-                f"the tape's Jacobian disagrees with autograd ({left:.6e} vs {right:.6e}): "
-                "a parameter is used outside the layers the tape records"
+            error = TapeUnsupported if lin.mode == "tape" else FuncUnsupported
+            raise error(
+                f"{whose} Jacobian disagrees with autograd ({left:.6e} vs {right:.6e}): "
+                "a parameter is used outside what it differentiates"
             )
 
     def _fallback(self, why: str) -> None:
@@ -121,14 +145,14 @@ class LeastSquaresStep:
         if opt.subsample > 0:
             points = subsample_points(points, opt.subsample, seed)
         if self.mode is None:
-            self._decide(points, opt.params)
+            self._decide(opt, points, opt.params)
         scales: dict[str, Tensor] = {}
         first: list[Linearization] = []
 
         def lin_fn() -> Linearization:
             lin, sc = linearize(self.problem, self.model, points, scales or None,
                                 self.balancer.row_scales, opt.params, mode=self.mode,
-                                engine=self._engine())
+                                engine=self._engine(), max_bytes=opt.memory_bytes)
             scales.update(sc)
             if not first:
                 first.append(lin)
