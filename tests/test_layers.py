@@ -101,7 +101,7 @@ def test_the_package_keeps_its_layers():
 
 @pytest.mark.parametrize(("module", "line", "expect"), [
     ("kanpde/models/kan/network.py", "from kanpde.train import Trainer", "imports kanpde.train"),
-    ("kanpde/pde/domain.py", "import kanpde.explain", "imports kanpde.explain"),
+    ("kanpde/pde/geometry/box.py", "import kanpde.explain", "imports kanpde.explain"),
     ("problems/heat.py", "from kanpde.train.config import TrainConfig", "(problems) imports"),
     ("kanpde/results/read.py", "from kanpde.models import KAN", "(results) imports"),
     ("kanpde/train/loop/trainer.py", "def f():\n    from kanpde.pde import Box\n",

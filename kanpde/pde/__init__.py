@@ -10,9 +10,18 @@ from kanpde.pde.coefficients import Coefficients
 from kanpde.pde.conditions import Condition, Dirichlet, InitialValue, Neumann, Periodic
 from kanpde.pde.constraint import HardConstraint
 from kanpde.pde.derivatives import ENGINES, Derivatives, make_derivatives
-from kanpde.pde.domain import Box, Face
 from kanpde.pde.exact import ExactSolution
-from kanpde.pde.geometry import Difference, Disk, Intersection, Polygon, Shape, Union
+from kanpde.pde.geometry import (
+    Box,
+    Difference,
+    Disk,
+    Domain,
+    Face,
+    Intersection,
+    Polygon,
+    Shape,
+    Union,
+)
 from kanpde.pde.observations import (
     DataCondition,
     Observations,
@@ -48,6 +57,7 @@ __all__ = [
     "Difference",
     "Dirichlet",
     "Disk",
+    "Domain",
     "ExactSolution",
     "Face",
     "GaussianRandomField",

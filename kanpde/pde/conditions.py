@@ -1,9 +1,9 @@
 """Boundary and initial conditions: where their points live and the residual they impose.
 
-A condition has a ``name`` (its loss term), the faces it lives on (or the boundary of a
-planar :class:`~kanpde.pde.geometry.Shape`: Dirichlet and Neumann), a ``kind`` ("boundary" for
-spatial faces, "initial" for the slice ``t = t0``), and a pointwise residual written against
-the derivative accessor. The loss term is the mean square of that residual.
+A condition has a ``name`` (its loss term), the faces it lives on (or a whole domain's
+boundary: a box's spatial faces, a planar shape's boundary for Dirichlet and Neumann), a
+``kind`` ("boundary" for spatial faces, "initial" for the slice ``t = t0``), and a pointwise
+residual written against the derivative accessor. The loss term is the mean square of that residual.
 
 ==============  =====================================================  ===================
 condition       residual at a point x on the faces                     shape
@@ -30,8 +30,9 @@ import torch
 from torch import Tensor
 
 from kanpde.pde.derivatives import Derivatives
-from kanpde.pde.domain import Box, Face
-from kanpde.pde.geometry import Shape
+from kanpde.pde.geometry.box import Box, Face
+from kanpde.pde.geometry.domain import Domain
+from kanpde.pde.geometry.shapes import Shape
 from kanpde.pde.sampling import Sampler, sample_faces
 
 Value = float | Callable[[Tensor], Tensor]
@@ -44,12 +45,14 @@ class Condition(ABC):
     order = 0  # highest derivative order the residual uses
     payload_columns = 0  # columns stored after the coordinates in each point row
 
-    def __init__(self, name: str, faces: Sequence[Face] | Shape) -> None:
+    def __init__(self, name: str, faces: Sequence[Face] | Domain) -> None:
         if not isinstance(name, str) or not name or name == "residual":
             raise ValueError(
                 f"condition name must be a non-empty string other than 'residual', got {name!r}"
             )
         self.shape: Shape | None = None
+        if isinstance(faces, Domain) and faces.fills_bounds:  # a box: its spatial faces
+            faces = faces.bounds.faces()
         if isinstance(faces, Shape):  # the whole boundary of a planar shape
             self.name, self.faces, self.shape, self.box = name, (), faces, faces.bounds
             return

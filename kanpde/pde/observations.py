@@ -28,8 +28,8 @@ from torch import Tensor
 from kanpde.core.atomic import atomic_path
 from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives
-from kanpde.pde.domain import Box
-from kanpde.pde.geometry import Shape
+from kanpde.pde.geometry.box import Box
+from kanpde.pde.geometry.shapes import Shape
 
 SUFFIXES = (".npz", ".h5", ".hdf5")
 INSIDE_TOL = 1e-9

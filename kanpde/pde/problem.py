@@ -1,11 +1,11 @@
-"""The Problem base class: a PDE on a box (or a planar shape) with conditions, a residual and
-a reference.
+"""The Problem base class: a PDE on a domain with conditions, a residual and a reference.
 
-A problem is the PDE ``R[u](x) = 0`` on ``domain`` plus conditions ``B_k[u] = 0`` on faces of
-the domain. ``domain`` may also be a planar :class:`~kanpde.pde.geometry.Shape` (disk,
-polygon, set operations): interior points are then drawn in the shape, conditions live on its
-boundary, the model is scaled to its bounding box, and the test set is the grid points of
-that box inside the shape (no test grid: ``test_axes()`` is empty). Its PINN loss is
+A problem is the PDE ``R[u](x) = 0`` on ``domain`` plus conditions ``B_k[u] = 0`` on parts
+of its boundary. ``domain`` is any :class:`~kanpde.pde.geometry.domain.Domain` (kept as
+``problem.geometry``): a box, or a planar shape (disk, polygon, set operations), whose
+interior points are drawn in it, whose conditions live on its boundary and whose test set is
+the grid points of its bounding box inside it (no test grid: ``test_axes()`` is empty).
+``problem.domain`` is the bounding box (what the model is scaled to). Its PINN loss is
 
     L(theta) = w_residual * mean_i |R[u_theta](x_i)|^2 + sum_k w_k * mean_j |B_k[u_theta](x_kj)|^2
 
@@ -42,8 +42,8 @@ from torch import Tensor, nn
 
 from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives, make_derivatives
-from kanpde.pde.domain import Box
-from kanpde.pde.geometry import Shape
+from kanpde.pde.geometry.domain import Domain
+from kanpde.pde.geometry.shapes import Shape
 from kanpde.pde.inverse import InverseProblem
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children, split_count
 
@@ -81,21 +81,23 @@ class Problem(InverseProblem, ABC):
 
     def __init__(
         self,
-        domain: Box | Shape,
+        domain: Domain,
         conditions: Sequence[Condition],
         *,
         dim_out: int = 1,
         loss_weights: Mapping[str, float] | None = None,
         default_loss_weights: Mapping[str, float] | None = None,
     ) -> None:
-        self.shape: Shape | None = None
-        if isinstance(domain, Shape):  # a planar shape inside its bounding box
-            self.shape, domain = domain, domain.bounds
-        if not isinstance(domain, Box):
+        if not isinstance(domain, Domain):
             raise ValueError(
-                f"domain must be a kanpde.pde.Box or a planar kanpde.pde.geometry.Shape, got "
+                "domain must be a kanpde.pde.Domain (a Box, a planar Shape), got "
                 f"{type(domain).__name__}"
             )
+        self.geometry: Domain = domain
+        # a domain that is not its bounding box (a shape): its test points and collocation
+        # points are those of the bounds inside it
+        self.shape: Shape | None = None if domain.fills_bounds else domain  # type: ignore
+        domain = domain.bounds
         if isinstance(dim_out, bool) or int(dim_out) != dim_out or dim_out < 1:
             raise ValueError(f"dim_out must be a positive integer, got {dim_out!r}")
         conditions = list(conditions)
@@ -271,11 +273,7 @@ class Problem(InverseProblem, ABC):
         sampler = make_sampler(sampler)
         n_initial = n_boundary if n_initial is None else n_initial
         seeds = seed_children(seed, 1 + sum(c.kind != "data" for c in self.conditions))
-        if self.shape is not None:
-            interior = self.shape.sample_interior(n_interior, seeds[0], sampler)
-        else:
-            interior = sampler.sample(self.domain, n_interior, seeds[0])
-        out = {"residual": interior}
+        out = {"residual": self.geometry.sample_interior(n_interior, seeds[0], sampler)}
         counts: dict[str, int] = {}
         for kind, n in (("boundary", n_boundary), ("initial", n_initial)):
             group = [c for c in self.conditions if c.kind == kind]

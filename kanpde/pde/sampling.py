@@ -1,7 +1,7 @@
 """Collocation point samplers, reproducible from a seed.
 
 Every sampler draws ``n`` points of the unit cube ``[0, 1]^d`` and maps them affinely onto a
-:class:`~kanpde.pde.domain.Box` (``lo + (hi - lo) u``). The same seed gives the same points;
+:class:`~kanpde.pde.geometry.box.Box` (``lo + (hi - lo) u``). The same seed gives the same points;
 ``seed=None`` draws fresh entropy. No global random state is touched.
 
 =========  ===========================================================================
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import qmc
 
-from kanpde.pde.domain import Box, Face
+from kanpde.pde.geometry.box import Box, Face
 
 SAMPLERS = ("uniform", "lhs", "sobol", "halton", "grid")
 

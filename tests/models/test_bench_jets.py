@@ -23,7 +23,8 @@ def test_jets_bench_prints_every_case_with_its_ratios(capsys):
 
 
 def test_poisson_bench_rejects_unknown_engines():
-    with pytest.raises(ValueError, match=r"allowed auto\|autograd\|jets\|func, optionally \+compile"):
+    allowed = r"allowed auto\|autograd\|jets\|func, optionally \+compile"
+    with pytest.raises(ValueError, match=allowed):
         poisson.run_one("kan", "jets+fast", True, 0, None, 1e-3)
 
 

@@ -153,3 +153,44 @@ def test_seeds_reproduce_and_differ():
 def test_bad_shapes_and_arguments_are_refused(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("sampler", ["sobol", "uniform", "halton"])
+def test_every_domain_answers_the_one_protocol(sampler):
+    """A box and a shape behind :class:`Domain`: the box is its own bounds and draws its
+    interior with the sampler directly; the shape's interior lies in it and its bounds."""
+    from kanpde.pde import Box, Domain, make_sampler
+
+    box = Box(("x", "y"), (-1, 0), (2, 1))
+    disk = Disk((0.5, 0.5), 0.4)
+    smp = make_sampler(sampler)
+    for dom in (box, disk):
+        assert isinstance(dom, Domain) and dom.dim == 2
+        pts = dom.sample_interior(500, 3, smp)
+        assert pts.shape == (500, 2)
+        assert dom.contains(pts).all() and dom.bounds.contains(pts).all()
+    assert box.bounds is box and box.fills_bounds and not disk.fills_bounds
+    np.testing.assert_array_equal(box.sample_interior(64, 5, smp), smp.sample(box, 64, 5))
+
+
+def test_problems_and_conditions_take_any_domain():
+    """``Problem(domain)``: ``geometry`` is the domain, ``domain`` its bounds; a condition on
+    a whole box is a condition on its spatial faces; a non-domain is refused by name."""
+    from kanpde.pde import Box, Dirichlet, Problem
+
+    class OnDomain(Problem):
+        def residual(self, u):
+            return u.laplacian()
+
+    box = Box(("x", "t"), (0, 0), (1, 1))
+    whole = Dirichlet("boundary", box, 0.0)
+    assert whole.faces == tuple(box.faces()) and whole.shape is None
+    p = OnDomain(box, [whole])
+    assert p.geometry is box and p.domain is box and p.shape is None
+    disk = Disk((0.0, 0.0), 1.0)
+    q = OnDomain(disk, [Dirichlet("boundary", disk, 0.0)])
+    assert q.geometry is disk and q.shape is disk and q.domain == disk.bounds
+    pts = q.sample_points("sobol", 200, 50, seed=0)
+    assert disk.contains(pts["residual"].numpy()).all()
+    with pytest.raises(ValueError, match="kanpde.pde.Domain"):
+        OnDomain([(0, 1)], [])

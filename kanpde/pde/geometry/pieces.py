@@ -1,4 +1,4 @@
-"""Boundary pieces of planar shapes (:mod:`kanpde.pde.geometry`): segments and arcs with
+"""Boundary pieces of planar shapes (:mod:`kanpde.pde.geometry.shapes`): segments and arcs with
 their lengths, points by arc length, outward normals and distances, and the selection of the
 boundary points a set operation keeps."""
 

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kanpde.pde.geometry.domain import Domain, PointSampler
+
 TIME_NAME = "t"
 
 
-class Box:
-    """The box ``prod_i [lo_i, hi_i]`` with named coordinates.
+class Box(Domain):
+    """The box ``prod_i [lo_i, hi_i]`` with named coordinates (a
+    :class:`~kanpde.pde.geometry.domain.Domain` that is its own bounding box).
 
     Args:
         names: coordinate names, unique, e.g. ``("x", "y")`` or ``("x", "t")``.
@@ -56,8 +59,18 @@ class Box:
 
     # ----------------------------------------------------------------------------- geometry
     @property
-    def dim(self) -> int:
-        return len(self.names)
+    def bounds(self) -> Box:
+        """The box itself."""
+        return self
+
+    @property
+    def fills_bounds(self) -> bool:
+        return True
+
+    def sample_interior(self, n: int, seed: int | None, sampler: PointSampler) -> np.ndarray:
+        """``n`` points of the box ``(n, d)`` drawn by ``sampler`` (the samplers draw in
+        boxes: ``sampler.sample(self, n, seed)``)."""
+        return sampler.sample(self, n, seed)
 
     @property
     def extent(self) -> tuple[float, ...]:

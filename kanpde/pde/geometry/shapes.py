@@ -5,7 +5,7 @@ A shape is a closed set ``Omega`` in the plane of two named coordinates (``("x",
 default). Every shape answers
 
 - ``contains(x)``: ``(N, 2) -> (N,)`` bool, the closed set up to ``tol``;
-- ``bounds``: the bounding :class:`~kanpde.pde.domain.Box` (what a model is scaled to);
+- ``bounds``: the bounding :class:`~kanpde.pde.geometry.box.Box` (what a model is scaled to);
 - ``boundary()``: the boundary as :class:`Piece` s (segments and arcs) with their lengths
   and outward normals;
 - ``sample_interior(n, seed, sampler)`` and ``sample_boundary(n, seed, sampler)``:
@@ -27,31 +27,28 @@ treated specially).
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
 
-from kanpde.pde.boundary_pieces import Piece, as_points, kept_boundary
-from kanpde.pde.domain import Box
+from kanpde.pde.geometry.box import Box
+from kanpde.pde.geometry.domain import Domain
+from kanpde.pde.geometry.pieces import Piece, as_points, kept_boundary
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children
 
 _MAX_ROUNDS = 64
 
 
-class Shape(ABC):
-    """A closed planar set; see the module docstring."""
+class Shape(Domain):
+    """A closed planar set (a :class:`~kanpde.pde.geometry.domain.Domain`); see the module
+    docstring."""
 
     names: tuple[str, str] = ("x", "y")
 
-    @abstractmethod
-    def contains(self, x: np.ndarray, tol: float = 1e-12) -> np.ndarray:
-        """Whether each row of ``x`` ``(N, 2)`` lies in the closed shape: ``(N,)``."""
-
     @property
-    @abstractmethod
-    def bounds(self) -> Box:
-        """The bounding box (named by :attr:`names`)."""
+    def fills_bounds(self) -> bool:
+        return False
 
     @abstractmethod
     def boundary_parts(self) -> list[tuple[Piece, Shape | None, str]]:
