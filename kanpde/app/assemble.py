@@ -107,6 +107,10 @@ def construct(node: dict[str, Any], key: str, **extra: Any) -> Any:
                 raise ConfigError(
                     f"{key}.{name}: unknown setting for {target}; allowed: {', '.join(allowed)}"
                 )
+    # an option a group schema declares for a constructor's ``**options`` (a KAN's basis
+    # options) is passed only when set
+    open_keys = {k for k in node if params and k not in params}
+    node = {k: v for k, v in node.items() if not (k in open_keys and v is None)}
     kwargs = {**node, **{k: v for k, v in extra.items() if k in params or not params}}
     try:
         return instantiate({"_target_": fn, **kwargs}, _convert_="all")

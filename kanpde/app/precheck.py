@@ -114,6 +114,9 @@ def _hydra_error(exc: Exception, overrides: list[str]) -> ConfigError:
     """A one-line ConfigError from a Hydra / OmegaConf composition error (a launcher whose
     plugin is not installed: the package to install)."""
     text = " ".join(str(exc).split())
+    cause = exc.__cause__
+    if text.startswith("Error merging override") and cause is not None:  # say why
+        text = f"{text}: " + " ".join(str(cause).split("full_key:")[0].split())
     text = text.split(" Config search path")[0]  # Hydra's search path: machine paths
     missing = re.search(r"Could not load 'hydra/launcher/([^']+)'", text)
     if missing:
@@ -204,19 +207,29 @@ def _precheck(overrides: list[str], multirun: bool, conf: Path
                     "hydra.run.dir at the directory of the run to continue"
                 )
         return composed, plan
+    check_sweep(conf, overrides)
+    return None
+
+
+def check_sweep(conf: Path, overrides: list[str]) -> list[tuple[list[str], Plan]] | None:
+    """Check every job of the sweep ``overrides`` describes (:func:`sweep_jobs`) and the
+    sweep directory; return each job's overrides with the plan built from it (each job
+    built once), or None when the jobs are checked as they start. Raises
+    :class:`ConfigError` naming the first bad job."""
     jobs = sweep_jobs(conf, overrides)
     if jobs is None:
         return None
     sweep_dir = None
+    plans = []
     for job in jobs:
         cfg = _compose(conf, job)
         hydra_node = cfg.pop("hydra")
         try:
-            validate(copy.deepcopy(cfg), check_device=False)
+            plans.append((job, validate(copy.deepcopy(cfg), check_device=False)))
         except ConfigError as exc:
             raise ConfigError(f"{exc} (in the sweep job {' '.join(job)})") from None
         if sweep_dir is None:
             sweep_dir = _hydra_value(hydra_node, "sweep.dir")
     if sweep_dir is not None:
         writable_dir(Path(str(sweep_dir)), "hydra.sweep.dir")
-    return None
+    return plans

@@ -9,8 +9,8 @@ that every composition of ``conf/solve.yaml`` is checked against.
 dataclasses' (one set, in Python: ``conf/train/default.yaml`` sets nothing) and an unknown or
 mistyped key fails at composition (``Key 'lrr' not in 'TrainConfig'``, ``Value 'abc' could
 not be converted to Float``), in one line naming the key (:mod:`kanpde.app.precheck`). The
-groups ``problem``, ``model`` and ``sampler`` are ``_target_`` nodes whose keys are checked
-against their constructors when built (:func:`kanpde.app.assemble.construct`). Values are
+groups ``problem``, ``model`` and ``sampler`` are typed by schemas made from their
+constructors (:mod:`kanpde.app.group_schemas`), listed first in each option's defaults. Values are
 checked (ranges, choices, problem-dependent settings) when the solve is built.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from kanpde.app import group_schemas
 from kanpde.train.config import TrainConfig
 
 
@@ -67,8 +68,10 @@ class SolveSchema:
 
 
 def register() -> None:
-    """Store the schemas in Hydra's ConfigStore (idempotent)."""
+    """Store the schemas in Hydra's ConfigStore (idempotent): the top level and the groups'
+    (:mod:`kanpde.app.group_schemas`)."""
     ConfigStore.instance().store(name="solve_schema", node=SolveSchema)
+    group_schemas.register()
 
 
 register()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from kanpde.app import cli
+from kanpde.core.errors import ConfigError
 
 # (overrides, the key the message must name); <file> is a regular file, <fresh> a directory
 # that does not exist; every case without a directory of its own points at one holding
@@ -135,16 +136,6 @@ def test_the_console_script_refuses_in_one_line(places):
     assert _snapshot(places["old"]) == before
 
 
-def test_every_study_preset_passes_the_check():
-    """The checks refuse nothing the shipped presets run (every job of every sweep)."""
-    from kanpde.app.precheck import precheck
-
-    for preset in ("compare", "grid_sweep", "grid_sweep_mlp", "lshape", "paper_poisson"):
-        precheck(["-m", f"experiment={preset}", "hydra/launcher=local"], cli.conf_dir())
-    for preset in ("allen_cahn_causal", "sinsin_symbolic"):
-        precheck([f"experiment={preset}"], cli.conf_dir())
-
-
 def test_a_launcher_whose_plugin_is_missing_names_what_to_install(tmp_path):
     """A launcher config over a plugin that is not installed: one line naming the package
     (here a copy of the config tree whose Slurm launcher asks for an absent plugin config);
@@ -166,3 +157,15 @@ def test_a_launcher_whose_plugin_is_missing_names_what_to_install(tmp_path):
 
     err = _hydra_error(RuntimeError("Could not load 'hydra/launcher/submitit_slurm'"), [])
     assert "pip install 'kanpde[sweep]'" in str(err)
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["problem=helmholtz", "problem.a1=abc"],
+     "problem.a1: .*'abc' of type 'str' could not be converted to Integer"),
+    (["model.grid_size=1.5"], "model.grid_size: .*could not be converted to Integer"),
+])
+def test_a_mistyped_group_value_is_refused_at_composition_saying_why(argv, says):
+    from kanpde.app.precheck import precheck
+
+    with pytest.raises(ConfigError, match=says):
+        precheck(argv, cli.conf_dir())

@@ -28,6 +28,7 @@ def _plain(path: Path) -> dict:
 @pytest.mark.parametrize("path", TARGETS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_yaml_value_is_its_constructors_default(path):
     node = _plain(path)
+    node.pop("defaults", None)  # the option's schema (checked below)
     params = inspect.signature(get_object(node.pop("_target_"))).parameters
     for key, value in node.items():
         assert key in params, f"{path.name}: {key!r} is not an argument of the constructor"
@@ -74,13 +75,46 @@ def test_composed_defaults_are_the_python_defaults():
     ("data.noise=loud", "data.noise"),
     ("embedding.periodik=true", "embedding.periodik"),
     ("train.grid.ladder=[5,x]", "train.grid.ladder"),
+    ("problem.varient=sinsin", "varient"),
+    ("model.grid_size=1.5", "grid_size"),
+    ("model.widths=[2,x,1]", "widths"),
+    ("problem=helmholtz problem.a1=abc", "a1"),
+    ("problem=heat problem.t_end=soon", "t_end"),
+    ("model=siren model.omega_0=fast", "omega_0"),
+    ("sampler.name=5", None),
 ])
 def test_an_unknown_or_mistyped_key_fails_at_composition(override, says):
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    if says is None:  # a well-typed value composes (its range is the constructor's to check)
+        _composed(override.split())
+        return
     with pytest.raises((HydraException, OmegaConfBaseException), match=says):
-        _composed([override])
+        _composed(override.split())
+
+
+@pytest.mark.parametrize("path", TARGETS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_group_option_is_typed_by_its_constructor(path):
+    """Each option lists its schema first; the composed node names every argument of the
+    constructor (but those the assembly passes) with the constructor's default where the
+    YAML sets none."""
+    from kanpde.app.group_schemas import PASSED_BY_ASSEMBLY
+
+    group = path.parent.name
+    node = _plain(path)
+    name = "sampler" if group == "sampler" else path.stem
+    assert node["defaults"][0] == f"/schema/{group}/{name}@_here_"
+    composed = _composed([f"{group}={path.stem}"] + (
+        ["model.widths=[3,4,1]"] if path.stem == "poisson_nd" else []))[group]
+    params = inspect.signature(get_object(node["_target_"])).parameters
+    for key, p in params.items():
+        if key in PASSED_BY_ASSEMBLY or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        assert key in composed, f"{path.name}: {key} missing from the composed node"
+        if key not in node and p.default is not inspect.Parameter.empty:
+            default = list(p.default) if isinstance(p.default, tuple) else p.default
+            assert composed[key] == default, key
 
 
 def test_one_build_per_solve(tmp_path, monkeypatch):

@@ -1,24 +1,19 @@
 """The study presets (conf/experiment/) and launchers (conf/hydra/launcher/): every job of
-every sweep preset composes and builds; the studies hold fixed what a fair comparison must
+every sweep preset passes the up-front check and builds (each job built once, by the check);
+a single run of every preset does too; the studies hold fixed what a fair comparison must
 hold fixed; the matching and ladder rules give the counts the presets state."""
 
 from __future__ import annotations
 
 import pytest
 
-from kanpde.app import build, conf_dir
-from kanpde.app.precheck import sweep_jobs
+from kanpde.app import conf_dir
+from kanpde.app.precheck import check_sweep, precheck
 from kanpde.app.study_rules import final_grid
 from kanpde.models import count_parameters
 
 PRESETS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 SWEEPS = {"compare": 48, "grid_sweep": 27, "grid_sweep_mlp": 8, "lshape": 6, "paper_poisson": 6}
-
-
-def _jobs(compose, experiment: str) -> list[list[str]]:
-    """The override lists of every job the preset's sweep runs (its hydra.sweeper.params),
-    expanded as the up-front check and Hydra's basic sweeper expand them."""
-    return sweep_jobs(conf_dir(), [f"experiment={experiment}"])
 
 
 def _trained_count(plan) -> int:
@@ -32,16 +27,15 @@ def _trained_count(plan) -> int:
 
 
 @pytest.fixture(scope="module")
-def studies(request):
-    """{preset: [(overrides, resolved config, trained count)]} for every sweep preset."""
-    compose = request.getfixturevalue("compose")
+def studies():
+    """{preset: [(overrides, resolved config, trained count)]} for every sweep preset: the
+    jobs as the up-front check expands them (Hydra's basic sweeper over the preset's
+    hydra.sweeper.params), each checked and built once."""
     out = {}
     for name in SWEEPS:
-        rows = []
-        for job in _jobs(compose, name):
-            plan = build(compose(job))  # each job built once
-            rows.append((job, plan.config, _trained_count(plan)))
-        out[name] = rows
+        plans = check_sweep(conf_dir(), [f"experiment={name}", "hydra/launcher=local"])
+        assert plans is not None
+        out[name] = [(job, plan.config, _trained_count(plan)) for job, plan in plans]
     return out
 
 
@@ -52,8 +46,10 @@ def test_every_preset_is_listed(compose):
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_single_run_of_every_preset_builds(compose, preset):
-    plan = build(compose([f"experiment={preset}"]))
+def test_single_run_of_every_preset_passes_the_check(preset):
+    checked = precheck([f"experiment={preset}"], conf_dir())
+    assert checked is not None
+    _, plan = checked
     assert count_parameters(plan.model) > 0 and plan.train.total_steps > 0
 
 

@@ -34,6 +34,11 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+def basis_option_names() -> list[str]:
+    """Every option some basis takes (``KAN(..., **basis_options)``), sorted."""
+    return sorted({name for names in _OPTIONS.values() for name in names})
+
+
 def check_basis_name(name: str) -> str:
     if not isinstance(name, str) or name not in BASES:
         raise ValueError(f"basis={name!r} is not one of {sorted(BASES)}")
