@@ -52,6 +52,7 @@ def test_compiled_passes_equal_eager(family):
     _assert_same(model, compiled, _points(50, 1))  # another N: a (dynamic) recompilation
 
 
+@pytest.mark.slow  # 20 s of compilations; the compiled training history is checked by default
 def test_compiled_kan_follows_grid_changes_and_parameter_updates():
     """Extending the grid (new shapes), adapting it (non-uniform path) and updating the
     coefficients in place: the compiled passes never use a stale grid or table."""
