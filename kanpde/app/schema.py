@@ -17,7 +17,7 @@ checked (ranges, choices, problem-dependent settings) when the solve is built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -47,6 +47,24 @@ class DataSchema:
 
 
 @dataclass
+class BaselinesSchema:
+    """A study's settings of the baseline families (``match.baselines``)."""
+
+    mlp: Optional[dict[str, Any]] = None  # noqa: UP045 (OmegaConf)
+    siren: Optional[dict[str, Any]] = None  # noqa: UP045
+    fourier: Optional[dict[str, Any]] = None  # noqa: UP045
+
+
+@dataclass
+class MatchSchema:
+    """Parameter matching of a study (:mod:`kanpde.app.study_rules`)."""
+
+    kan: dict[str, Any] = field(default_factory=dict)  # the reference KAN's model keys
+    depth: Optional[int] = None  # noqa: UP045 (hidden layers of a baseline; None: the KAN's)
+    baselines: BaselinesSchema = field(default_factory=BaselinesSchema)
+
+
+@dataclass
 class SolveSchema:
     """The top level of ``conf/solve.yaml`` (the groups fill ``problem``, ``model``,
     ``sampler`` and ``train``)."""
@@ -64,7 +82,7 @@ class SolveSchema:
     hard_constraint: bool = False
     data: DataSchema = field(default_factory=DataSchema)
     learn: Any = None  # learnable PDE coefficients and initial guesses, {name: value}
-    match: Any = None  # parameter matching of a study (kanpde.app.study_rules)
+    match: Optional[MatchSchema] = None  # noqa: UP045 (a study's parameter matching)
 
 
 def register() -> None:

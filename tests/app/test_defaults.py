@@ -82,6 +82,8 @@ def test_composed_defaults_are_the_python_defaults():
     ("problem=heat problem.t_end=soon", "t_end"),
     ("model=siren model.omega_0=fast", "omega_0"),
     ("sampler.name=5", None),
+    ("experiment=compare match.depth=x", "match.depth"),
+    ("experiment=compare match.baselines.kann={a:1}", "kann"),
 ])
 def test_an_unknown_or_mistyped_key_fails_at_composition(override, says):
     from hydra.errors import HydraException
