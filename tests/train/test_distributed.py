@@ -72,6 +72,11 @@ CASES = {
         "train.phases=[{optimizer:gauss_newton,steps:5,solver:pcg,preconditioner:nystrom,"
         "nystrom_rank:10,cg_max_iter:50}]",
     ],
+    # the explicit Jacobian by torch.func (the autograd engine): each rank forms its rows
+    "gauss_newton_func": [
+        "problem=poisson", "model=kan", "model.widths=[2,4,1]", "model.grid_size=4",
+        "derivatives=autograd", "train.phases=[{optimizer:gauss_newton,steps:5}]",
+    ],
     # the knots follow the gathered points: an update after one step of a negligible
     # learning rate, so the loss after it compares the refits themselves
     "grid_update": [
@@ -157,7 +162,8 @@ def test_lbfgs_two_ranks_reach_the_error_of_one_process(configs, two_ranks):
     np.testing.assert_allclose(got["h_loss"], ref["h_loss"], rtol=1e-8)
 
 
-@pytest.mark.parametrize("case", ["gauss_newton", "gauss_newton_cg", "gauss_newton_pcg"])
+@pytest.mark.parametrize("case", ["gauss_newton", "gauss_newton_cg", "gauss_newton_pcg",
+                                  "gauss_newton_func"])
 def test_gauss_newton_two_ranks_match_one_process_with_both_shards(configs, two_ranks, case):
     ref = _single(configs[case], shards=2)
     got = two_ranks[case]
@@ -166,7 +172,7 @@ def test_gauss_newton_two_ranks_match_one_process_with_both_shards(configs, two_
     assert ref["h_loss"][-1] < 0.5 * ref["h_loss"][0]  # it learned something
     # a truncated CG solve (50 iterations) amplifies the rounding of the reduced products
     # (another summation order than one process's) to ~1e-7 after a few steps
-    rtol = 1e-8 if case == "gauss_newton" else 1e-5
+    rtol = 1e-8 if case in ("gauss_newton", "gauss_newton_func") else 1e-5
     np.testing.assert_allclose(got["h_loss"], ref["h_loss"], rtol=rtol)
     for key in [k for k in ref if k.startswith("final_")]:
         np.testing.assert_allclose(got[key], ref[key], rtol=rtol, err_msg=key)
