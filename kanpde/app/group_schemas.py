@@ -16,10 +16,10 @@ A schema has one field per constructor argument, with the constructor's default 
 composed node therefore names every setting of the object it builds) and a type that
 OmegaConf can hold: ``int``, ``float``, ``bool``, ``str``, lists and string-keyed dicts of
 them, optional or not; any other annotation (a union of several types, a tensor, a
-generator) is ``Any``. Arguments the assembly passes itself (``seed``, ``dtype``,
-``device``) are left out. A constructor that takes ``**options`` (a KAN's basis options)
-gets its known options as optional fields; :func:`kanpde.app.assemble.construct` passes an
-option only when set.
+generator, a tuple of mixed types) is ``Any``. Arguments the assembly passes a model itself
+(``seed``, ``dtype``, ``device``) are left out of the model schemas. A constructor that
+takes ``**options`` (a KAN's basis options) gets its known options as optional fields;
+:func:`kanpde.app.assemble.construct` passes an option only when set.
 
 Registered: every problem of the ``kanpde.problems`` entry-point group under its name, the
 model families, and ``make_sampler`` (``schema/sampler/sampler``). ``problem=custom`` has no
@@ -43,7 +43,7 @@ from kanpde.models.bases.factory import basis_option_names
 from kanpde.pde import make_sampler
 from kanpde.pde.registry import registered_problems
 
-PASSED_BY_ASSEMBLY = frozenset({"seed", "dtype", "device"})
+PASSED_BY_ASSEMBLY = frozenset({"seed", "dtype", "device"})  # to models
 MODELS: dict[str, Callable] = {"kan": KAN, "mlp": MLP, "siren": SIREN, "fourier_mlp": FourierMLP}
 #: the optional keyword options of constructors that take ``**options``: name -> type
 OPTIONS: dict[Callable, dict[str, Any]] = {KAN: {name: Any for name in basis_option_names()}}
@@ -61,7 +61,9 @@ def _plain_type(annotation: Any) -> Any:
             inner = _plain_type(args[0])
             return Any if inner is Any else Optional[inner]  # noqa: UP045 (OmegaConf)
         return Any
-    if origin in (list, Sequence, tuple) and args and args[0] is not Ellipsis:
+    homogeneous = len(set(args)) == 1 or (origin is tuple and len(args) == 2
+                                          and typing.get_args(annotation)[1] is Ellipsis)
+    if origin in (list, Sequence, tuple) and args and homogeneous:
         inner = _plain_type(args[0])
         return Any if inner is Any else typing.List[inner]  # noqa: UP006 (OmegaConf)
     if origin in (dict, Mapping) and len(args) == 2 and args[0] is str:
@@ -82,8 +84,9 @@ def _default(value: Any) -> dataclasses.Field:
     return dataclasses.field(default=value)
 
 
-def schema_of(fn: Callable, target: str) -> type:
-    """A dataclass with ``_target_ = target`` and one typed field per argument of ``fn``."""
+def schema_of(fn: Callable, target: str, passed: frozenset[str] = frozenset()) -> type:
+    """A dataclass with ``_target_ = target`` and one typed field per argument of ``fn``
+    (but those in ``passed``, which the assembly gives)."""
     try:
         hints = typing.get_type_hints(fn.__init__ if inspect.isclass(fn) else fn)
     except Exception:  # an annotation that does not resolve: the fields are Any
@@ -91,7 +94,7 @@ def schema_of(fn: Callable, target: str) -> type:
     fields: list[tuple[str, Any, dataclasses.Field]] = [
         ("_target_", str, dataclasses.field(default=target))]
     for name, p in inspect.signature(fn).parameters.items():
-        if name in PASSED_BY_ASSEMBLY or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+        if name in passed or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         typ = _plain_type(hints.get(name, Any))
         if p.default is None and typ is not Any and typing.get_origin(typ) is not typing.Union:
@@ -108,14 +111,14 @@ def register() -> None:
     """Store every group schema in Hydra's ConfigStore (idempotent)."""
     store = ConfigStore.instance()
     for name, ep in registered_problems().items():
-        try:
+        try:  # a broken registration or a default OmegaConf cannot hold: no schema for it
             cls = ep.load()
-        except Exception:  # a broken third-party registration: that option stays untyped
+            store.store(group="schema/problem", name=name,
+                        node=schema_of(cls, f"{cls.__module__}.{cls.__qualname__}"))
+        except Exception:  # noqa: BLE001 (a third party's class; its option stays untyped)
             continue
-        store.store(group="schema/problem", name=name,
-                    node=schema_of(cls, f"{cls.__module__}.{cls.__qualname__}"))
     for name, cls in MODELS.items():
         store.store(group="schema/model", name=name,
-                    node=schema_of(cls, f"kanpde.models.{cls.__name__}"))
+                    node=schema_of(cls, f"kanpde.models.{cls.__name__}", PASSED_BY_ASSEMBLY))
     store.store(group="schema/sampler", name="sampler",
                 node=schema_of(make_sampler, "kanpde.pde.make_sampler"))

@@ -53,6 +53,11 @@ class Condition(ABC):
         self.shape: Shape | None = None
         if isinstance(faces, Domain) and faces.fills_bounds:  # a box: its spatial faces
             faces = faces.bounds.faces()
+        elif isinstance(faces, Domain) and not isinstance(faces, Shape):
+            raise ValueError(
+                f"condition {name!r}: the boundary of a {type(faces).__name__} cannot be "
+                "sampled; give the faces of a Box or a planar Shape"
+            )
         if isinstance(faces, Shape):  # the whole boundary of a planar shape
             self.name, self.faces, self.shape, self.box = name, (), faces, faces.bounds
             return

@@ -176,7 +176,7 @@ def test_every_domain_answers_the_one_protocol(sampler):
 def test_problems_and_conditions_take_any_domain():
     """``Problem(domain)``: ``geometry`` is the domain, ``domain`` its bounds; a condition on
     a whole box is a condition on its spatial faces; a non-domain is refused by name."""
-    from kanpde.pde import Box, Dirichlet, Problem
+    from kanpde.pde import Box, Dirichlet, Domain, Problem
 
     class OnDomain(Problem):
         def residual(self, u):
@@ -194,3 +194,17 @@ def test_problems_and_conditions_take_any_domain():
     assert disk.contains(pts["residual"].numpy()).all()
     with pytest.raises(ValueError, match="kanpde.pde.Domain"):
         OnDomain([(0, 1)], [])
+
+    class Ball(Domain):  # a domain of the user's own, without a boundary sampler
+        names = ("x", "y", "z")
+        bounds = Box(("x", "y", "z"), (-1, -1, -1), (1, 1, 1))
+        fills_bounds = False
+
+        def contains(self, x, tol=1e-12):
+            return (np.asarray(x) ** 2).sum(axis=1) <= 1 + tol
+
+        def sample_interior(self, n, seed, sampler):
+            return np.zeros((n, 3))
+
+    with pytest.raises(ValueError, match="boundary of a Ball cannot be sampled"):
+        Dirichlet("boundary", Ball(), 0.0)

@@ -326,3 +326,31 @@ def test_trainer_phase_with_wrappers_and_point_weights(case):
     assert res.status == "completed"
     assert np.isfinite(res.history["loss"]).all()
     assert res.history["loss"][-1] < 0.1 * res.history["loss"][0]
+
+
+def test_a_torch_func_jacobian_that_outgrows_memory_gb_goes_matrix_free(caplog):
+    """``J`` fits at the first grid and not after its extension: the step falls back to
+    matrix-free products (logged) and training goes on."""
+    problem = Poisson()
+    model = ScaledModel(KAN([2, 4, 1], grid_size=4, seed=0, dtype=F64), [-1, -1], [1, 1])
+    with caplog.at_level(logging.INFO, logger="kanpde.train"):
+        res = _train(problem, model, [{"optimizer": "gauss_newton", "steps": 8,
+                                       "memory_gb": 4e-4}], engine="autograd",
+                     grid={"extend_at": [4], "sizes": [12]})
+    assert "explicit Jacobian by torch.func" in caplog.text
+    assert "matrix-free Jacobian products by autograd" in caplog.text
+    assert res.status == "completed" and res.history["loss"][-1] < res.history["loss"][0]
+
+
+def test_float32_models_take_the_layer_tape(caplog):
+    """The tape's check tolerance follows the dtype: a float32 model keeps its Jacobian."""
+    problem = Poisson()
+    model = ScaledModel(KAN([2, 4, 1], grid_size=4, seed=0, dtype=torch.float32), [-1, -1],
+                        [1, 1])
+    with caplog.at_level(logging.INFO, logger="kanpde.train"):
+        trainer = Trainer(problem, model, make_sampler("sobol"), TrainConfig.from_dict(
+            {"phases": [{"optimizer": "gauss_newton", "steps": 3}], "n_interior": 256,
+             "n_boundary": 64, "eval_every": 3, "progress": False}), seed=0,
+            dtype=torch.float32)
+        trainer.fit()
+    assert "Jacobian from the layer tape" in caplog.text

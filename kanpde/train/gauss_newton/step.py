@@ -77,12 +77,15 @@ class LeastSquaresStep:
                    else f"{type(self.model).__name__} has no forward_jet")
             self._try_func(opt, points, params, why)
             return
+        why = ""
         try:
             lin, _ = linearize(self.problem, self.model, points, None, self.balancer.row_scales,
                                params, mode="tape", engine="jets")
             self._check(lin, "the tape's")
         except TapeUnsupported as exc:
-            self._try_func(opt, points, params, str(exc))
+            why = str(exc)
+        if not self._agreed(not why):
+            self._try_func(opt, points, params, why or "the tape failed on another rank")
             return
         self.mode = "tape"
         if self.comm.is_main:
@@ -92,12 +95,15 @@ class LeastSquaresStep:
     def _try_func(self, opt: GaussNewton, points: dict[str, Tensor],
                   params: list[nn.Parameter], why: str) -> None:
         """The explicit ``J`` by torch.func, checked; else matrix-free autograd products."""
+        failed = ""
         try:
             lin, _ = linearize(self.problem, self.model, points, None, self.balancer.row_scales,
                                params, mode="func", max_bytes=opt.memory_bytes)
             self._check(lin, "torch.func's")
         except (FuncUnsupported, TapeUnsupported) as exc:
-            self._fallback(f"{why}; {exc}")
+            failed = str(exc)
+        if not self._agreed(not failed):
+            self._fallback(f"{why}; {failed or 'torch.func failed on another rank'}")
             return
         self.mode = "func"
         self.reason = why
@@ -105,14 +111,24 @@ class LeastSquaresStep:
             log.info("Gauss-Newton: explicit Jacobian by torch.func, vmap over the points "
                      "(%d parameters; %s)", lin.n_params, why)
 
+    def _agreed(self, ok: bool) -> bool:
+        """Whether every rank succeeded (so every rank takes the same Jacobian mode)."""
+        if not self.comm.distributed:
+            return ok
+        return self.comm.all_true(ok, next(self.model.parameters()).device)
+
     def _check(self, lin: Linearization, whose: str) -> None:
+        """``u . (J v) = (J^T u) . v`` for random ``u``, ``v``, with ``J^T u`` by a backward
+        pass, in float64, to a tolerance scaled by the model's precision."""
         gen = torch.Generator().manual_seed(0)
         v = torch.randn(lin.n_params, generator=gen, dtype=torch.float64).to(lin.rho)
-        u = lin.rho
-        left = float(u @ lin.jvp(v))
-        right = float(lin.vjp_backward(u) @ v)
-        scale = abs(left) + abs(right)
-        if abs(left - right) > TAPE_CHECK_RTOL * scale + 1e-300 and scale > 0:
+        u = torch.randn(lin.n_rows, generator=gen, dtype=torch.float64).to(lin.rho)
+        jv, jtu = lin.jvp(v).double(), lin.vjp_backward(u).double()
+        left = float(u.double() @ jv)
+        right = float(jtu @ v.double())
+        scale = float(u.double().abs() @ jv.abs()) + float(jtu.abs() @ v.double().abs())
+        rtol = max(TAPE_CHECK_RTOL, 100 * torch.finfo(lin.rho.dtype).eps)
+        if abs(left - right) > rtol * scale + 1e-300 and scale > 0:
             error = TapeUnsupported if lin.mode == "tape" else FuncUnsupported
             raise error(
                 f"{whose} Jacobian disagrees with autograd ({left:.6e} vs {right:.6e}): "
@@ -150,9 +166,15 @@ class LeastSquaresStep:
         first: list[Linearization] = []
 
         def lin_fn() -> Linearization:
-            lin, sc = linearize(self.problem, self.model, points, scales or None,
-                                self.balancer.row_scales, opt.params, mode=self.mode,
-                                engine=self._engine(), max_bytes=opt.memory_bytes)
+            try:
+                lin, sc = linearize(self.problem, self.model, points, scales or None,
+                                    self.balancer.row_scales, opt.params, mode=self.mode,
+                                    engine=self._engine(), max_bytes=opt.memory_bytes)
+            except FuncUnsupported as exc:  # J outgrew memory_gb (a grid extension, more rows)
+                self._fallback(str(exc))
+                lin, sc = linearize(self.problem, self.model, points, scales or None,
+                                    self.balancer.row_scales, opt.params, mode=self.mode,
+                                    engine=self._engine())
             scales.update(sc)
             if not first:
                 first.append(lin)
