@@ -48,6 +48,7 @@ ignores it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import torch
 from torch import Tensor, nn
@@ -144,12 +145,10 @@ class Derivatives:
                 # derivatives come from the jet), so the model may take a once-differentiable
                 # fast path (the native KAN pass) on an input that needs no gradient
                 x = self.coords.detach() if self.engine == "jets" else self.coords
-                if self.engine == "func":  # PyTorch layers only: torch.func transforms follow
-                    with torch.enable_grad(), twice_differentiable():
-                        out = self.model(x)
-                else:
-                    with torch.enable_grad():
-                        out = self.model(x)
+                # func: PyTorch layers only (torch.func transforms follow)
+                layers = twice_differentiable() if self.engine == "func" else nullcontext()
+                with torch.enable_grad(), layers:
+                    out = self.model(x)
                 if out.dim() != 2 or out.shape[0] != self.coords.shape[0]:
                     raise ValueError(
                         f"model output must have shape (N, dim_out), got {tuple(out.shape)}"

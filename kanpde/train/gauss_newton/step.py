@@ -121,12 +121,12 @@ class LeastSquaresStep:
         """``u . (J v) = (J^T u) . v`` for random ``u``, ``v``, with ``J^T u`` by a backward
         pass, in float64, to a tolerance scaled by the model's precision."""
         gen = torch.Generator().manual_seed(0)
-        v = torch.randn(lin.n_params, generator=gen, dtype=torch.float64).to(lin.rho)
-        u = torch.randn(lin.n_rows, generator=gen, dtype=torch.float64).to(lin.rho)
-        jv, jtu = lin.jvp(v).double(), lin.vjp_backward(u).double()
-        left = float(u.double() @ jv)
-        right = float(jtu @ v.double())
-        scale = float(u.double().abs() @ jv.abs()) + float(jtu.abs() @ v.double().abs())
+        v = torch.randn(lin.n_params, generator=gen, dtype=torch.float64).to(lin.rho.device)
+        u = torch.randn(lin.n_rows, generator=gen, dtype=torch.float64).to(lin.rho.device)
+        jv = lin.jvp(v.to(lin.rho)).double()
+        jtu = lin.vjp_backward(u.to(lin.rho)).double()
+        left, right = float(u @ jv), float(jtu @ v)
+        scale = float(u.abs() @ jv.abs()) + float(jtu.abs() @ v.abs())
         rtol = max(TAPE_CHECK_RTOL, 100 * torch.finfo(lin.rho.dtype).eps)
         if abs(left - right) > rtol * scale + 1e-300 and scale > 0:
             error = TapeUnsupported if lin.mode == "tape" else FuncUnsupported
