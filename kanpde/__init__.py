@@ -5,7 +5,8 @@ The public API, re-exported here (each name is loaded from its module on first u
 
     models   KAN, MLP, SIREN, FourierMLP, ScaledModel, Embedded, PeriodicEmbedding,
              FourierEmbedding, Jet, count_parameters, match_width
-    pde      Problem, Box, make_sampler, make_derivatives, HardConstraint, Observations,
+    pde      Problem, Box, Disk, Polygon, Ball, Cuboid, SpaceTime, Boundary, make_sampler,
+             make_derivatives, HardConstraint, Observations,
              load_observations, generate_observations
     train    Trainer, TrainConfig, TrainResult
     results  read_run, write_run
@@ -24,8 +25,9 @@ API: dict[str, str] = {
     **dict.fromkeys(("KAN", "MLP", "SIREN", "Embedded", "FourierEmbedding", "FourierMLP", "Jet",
                      "PeriodicEmbedding", "ScaledModel", "count_parameters", "match_width"),
                     "kanpde.models"),
-    **dict.fromkeys(("Box", "Disk", "HardConstraint", "Observations", "Polygon", "Problem",
-                     "generate_observations", "load_observations", "make_derivatives",
+    **dict.fromkeys(("Ball", "Boundary", "Box", "Cuboid", "Disk", "HardConstraint",
+                     "Observations", "Polygon", "Problem", "SpaceTime", "generate_observations",
+                     "load_observations", "make_derivatives",
                      "make_sampler"), "kanpde.pde"),
     **dict.fromkeys(("TrainConfig", "Trainer", "TrainResult"), "kanpde.train"),
     **dict.fromkeys(("read_run", "write_run"), "kanpde.results"),

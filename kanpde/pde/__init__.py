@@ -1,18 +1,31 @@
 """The PDE side of kanpde: domains, samplers, conditions, derivatives and the Problem class.
 
 Nothing here knows about training or Hydra. A problem (see ``problems/``) subclasses
-:class:`Problem`, declares its domain (a :class:`Box`, or a planar :class:`Shape`:
-:class:`Disk`, :class:`Polygon` and their set operations) and its conditions, and writes its
+:class:`Problem`, declares its domain (a :class:`Box`, a planar :class:`Shape`:
+:class:`Disk`, :class:`Polygon` and their set operations, an n-D :class:`Solid`:
+:class:`Ball`, :class:`Cuboid` and their set operations, or a :class:`SpaceTime` over one)
+and its conditions, and writes its
 residual against the derivative accessor returned by :func:`make_derivatives`.
 """
 
 from kanpde.pde.coefficients import Coefficients
-from kanpde.pde.conditions import Condition, Dirichlet, InitialValue, Neumann, Periodic
+from kanpde.pde.conditions import (
+    Condition,
+    Dirichlet,
+    InitialRate,
+    InitialValue,
+    Neumann,
+    Periodic,
+    Robin,
+)
 from kanpde.pde.constraint import HardConstraint
 from kanpde.pde.derivatives import ENGINES, Derivatives, make_derivatives
 from kanpde.pde.exact import ExactSolution
 from kanpde.pde.geometry import (
+    Ball,
+    Boundary,
     Box,
+    Cuboid,
     Difference,
     Disk,
     Domain,
@@ -20,6 +33,8 @@ from kanpde.pde.geometry import (
     Intersection,
     Polygon,
     Shape,
+    Solid,
+    SpaceTime,
     Union,
 )
 from kanpde.pde.observations import (
@@ -49,9 +64,12 @@ from kanpde.pde.sampling import (
 __all__ = [
     "ENGINES",
     "SAMPLERS",
+    "Ball",
+    "Boundary",
     "Box",
     "Coefficients",
     "Condition",
+    "Cuboid",
     "DataCondition",
     "Derivatives",
     "Difference",
@@ -64,6 +82,7 @@ __all__ = [
     "GridSampler",
     "HaltonSampler",
     "HardConstraint",
+    "InitialRate",
     "InitialValue",
     "Intersection",
     "LHSSampler",
@@ -72,9 +91,12 @@ __all__ = [
     "Periodic",
     "Polygon",
     "Problem",
+    "Robin",
     "Sampler",
     "Shape",
     "SobolSampler",
+    "Solid",
+    "SpaceTime",
     "UniformSampler",
     "Union",
     "check_positive",

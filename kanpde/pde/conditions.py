@@ -1,23 +1,26 @@
 """Boundary and initial conditions: where their points live and the residual they impose.
 
-A condition has a ``name`` (its loss term), the faces it lives on (or a whole domain's
-boundary: a box's spatial faces, a planar shape's boundary for Dirichlet and Neumann), a
-``kind`` ("boundary" for spatial faces, "initial" for the slice ``t = t0``), and a pointwise
-residual written against the derivative accessor. The loss term is the mean square of that residual.
+A condition has a ``name`` (its loss term), the surface it lives on
+(:mod:`kanpde.pde.geometry.boundary`: faces of a box, a box's spatial faces, the whole
+boundary of a solid, planar shape or space-time domain, a part of such a boundary, or an
+initial slice), a ``kind`` ("boundary" or "initial"), and a pointwise residual written
+against the derivative accessor. The loss term is the mean square of that residual.
 
 ==============  =====================================================  ===================
-condition       residual at a point x on the faces                     shape
+condition       residual at a point x of its surface                   shape
 ==============  =====================================================  ===================
 Dirichlet       u(x) - g(x)                                            (M, dim_out)
-Neumann         du/dn(x) - g(x), n the outward normal of x's face      (M, dim_out)
+Neumann         du/dn(x) - g(x), n the outward unit normal at x        (M, dim_out)
+Robin           du/dn(x) + alpha u(x) - g(x)                           (M, dim_out)
 Periodic        [u(x_lo) - u(x_hi), u_a(x_lo) - u_a(x_hi)] along a     (M, 2 dim_out)
 InitialValue    u(x, t0) - u0(x)                                       (M, dim_out)
+InitialRate     u_t(x, t0) - v0(x)                                     (M, dim_out)
 ==============  =====================================================  ===================
 
-``g`` / ``u0`` are a constant or a callable ``(M, d) Tensor -> (M, dim_out) | (M,)`` of the
-full coordinates. The periodic condition samples points ``x_lo`` on the low face of its axis,
-maps each to its partner ``x_hi`` on the high face, and evaluates the model once on both
-(:meth:`Condition.eval_points` concatenates them).
+``g`` / ``u0`` / ``v0`` are a constant or a callable ``(M, d) Tensor -> (M, dim_out) | (M,)``
+of the full coordinates. The periodic condition samples points ``x_lo`` on the low face of
+its axis, maps each to its partner ``x_hi`` on the high face, and evaluates the model once on
+both (:meth:`Condition.eval_points` concatenates them).
 """
 
 from __future__ import annotations
@@ -30,60 +33,49 @@ import torch
 from torch import Tensor
 
 from kanpde.pde.derivatives import Derivatives
-from kanpde.pde.geometry.box import Box, Face
+from kanpde.pde.geometry.boundary import Surface, as_surface
+from kanpde.pde.geometry.box import TIME_NAME, Box, Face
 from kanpde.pde.geometry.domain import Domain
-from kanpde.pde.geometry.shapes import Shape
-from kanpde.pde.sampling import Sampler, sample_faces
+from kanpde.pde.geometry.spacetime import InitialSlice, SpaceTime
+from kanpde.pde.sampling import Sampler
 
 Value = float | Callable[[Tensor], Tensor]
 
 
 class Condition(ABC):
-    """Base class of the conditions; subclasses define :meth:`residual`."""
+    """Base class of the conditions; subclasses define :meth:`residual`.
+
+    ``on`` is where the condition's points live (:func:`kanpde.pde.geometry.boundary.as_surface`):
+    faces of a box, a box (its spatial faces), a domain (its whole boundary) or a
+    :class:`~kanpde.pde.geometry.boundary.Boundary` part.
+    """
 
     kind = "boundary"
     order = 0  # highest derivative order the residual uses
     payload_columns = 0  # columns stored after the coordinates in each point row
 
-    def __init__(self, name: str, faces: Sequence[Face] | Domain) -> None:
+    def __init__(self, name: str, on: Sequence[Face] | Domain | Surface) -> None:
         if not isinstance(name, str) or not name or name == "residual":
             raise ValueError(
                 f"condition name must be a non-empty string other than 'residual', got {name!r}"
             )
-        self.shape: Shape | None = None
-        if isinstance(faces, Domain) and faces.fills_bounds:  # a box: its spatial faces
-            faces = faces.bounds.faces()
-        elif isinstance(faces, Domain) and not isinstance(faces, Shape):
-            raise ValueError(
-                f"condition {name!r}: the boundary of a {type(faces).__name__} cannot be "
-                "sampled; give the faces of a Box or a planar Shape"
-            )
-        if isinstance(faces, Shape):  # the whole boundary of a planar shape
-            self.name, self.faces, self.shape, self.box = name, (), faces, faces.bounds
-            return
-        faces = tuple(faces)
-        if not faces:
-            raise ValueError(f"condition {name!r} needs at least one face")
-        boxes = {f.box for f in faces}
-        if len(boxes) != 1:
-            raise ValueError(f"the faces of condition {name!r} belong to different boxes")
+        try:
+            self.surface: Surface = as_surface(on)
+        except ValueError as err:
+            raise ValueError(f"condition {name!r}: {err}") from None
         self.name = name
-        self.faces = faces
-        self.box: Box = faces[0].box
+        self.box: Box = self.surface.bounds
+        self.faces: tuple[Face, ...] = getattr(self.surface, "faces", ())
 
     @property
     def measure(self) -> float:
-        """Total measure of the faces (the perimeter of a shape) the points are drawn on."""
-        if self.shape is not None:
-            return self.shape.perimeter
-        return float(sum(f.measure for f in self.faces))
+        """The measure of the surface the points are drawn on (faces' area, a boundary's
+        length or area, an initial slice's volume)."""
+        return float(self.surface.measure)
 
     def sample(self, sampler: Sampler | str, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` points over the faces (split by measure), or uniform in arc length on a
-        shape's boundary: ``(n, d)`` float64."""
-        if self.shape is not None:
-            return self.shape.sample_boundary(n, seed, sampler)
-        return sample_faces(sampler, self.faces, n, seed)
+        """``n`` points of the surface, uniform in its measure: ``(n, d)`` float64."""
+        return self.surface.sample(sampler, n, seed)
 
     def eval_points(self, x: Tensor) -> Tensor:
         """The points at which the model is evaluated for stored points ``x`` ``(M, d)``."""
@@ -98,16 +90,29 @@ class Condition(ABC):
         ``(M, payload_columns)`` (none for a plain condition: :meth:`residual`)."""
         return self.residual(u)
 
+    def normal_derivative(self, u: Derivatives) -> Tensor:
+        """``du/dn = sum_i n_i du/dx_i`` at the accessor's points ``(M, dim_out)``, ``n`` the
+        surface's outward unit normal there."""
+        x = u.coords.detach().cpu().numpy()
+        normal = self.surface.normals(x)  # (M, d)
+        dn = torch.zeros_like(u.value)
+        for i, name in enumerate(self.box.names):
+            if np.any(normal[:, i] != 0):
+                n_i = torch.as_tensor(normal[:, i : i + 1], dtype=u.value.dtype,
+                                      device=u.value.device)
+                dn = dn + n_i * u.d(name)
+        return dn
+
     def __repr__(self) -> str:
-        where = self.shape if self.shape is not None else list(self.faces)
-        return f"{type(self).__name__}({self.name!r}, on={where})"
+        return f"{type(self).__name__}({self.name!r}, on={self.surface!r})"
 
 
 class Dirichlet(Condition):
-    """``u = g`` on the faces (or on the boundary of a shape)."""
+    """``u = g`` on the surface."""
 
-    def __init__(self, name: str, faces: Sequence[Face] | Shape, value: Value = 0.0) -> None:
-        super().__init__(name, faces)
+    def __init__(self, name: str, on: Sequence[Face] | Domain | Surface,
+                 value: Value = 0.0) -> None:
+        super().__init__(name, on)
         self.value = value
 
     def residual(self, u: Derivatives) -> Tensor:
@@ -115,31 +120,38 @@ class Dirichlet(Condition):
 
 
 class Neumann(Condition):
-    """``du/dn = g`` on the faces (outward normal of the face each point lies on) or on the
-    boundary of a shape (outward normal of its nearest boundary piece)."""
+    """``du/dn = g`` on the surface (``n`` the outward normal: of a point's nearest face on a
+    box, of its nearest boundary piece on a shape or solid)."""
 
     order = 1
 
-    def __init__(self, name: str, faces: Sequence[Face] | Shape, value: Value = 0.0) -> None:
-        super().__init__(name, faces)
+    def __init__(self, name: str, on: Sequence[Face] | Domain | Surface,
+                 value: Value = 0.0) -> None:
+        super().__init__(name, on)
         self.value = value
 
     def residual(self, u: Derivatives) -> Tensor:
-        x = u.coords.detach().cpu().numpy()
-        if self.shape is not None:  # the outward normal of the shape's nearest boundary piece
-            normal = torch.as_tensor(self.shape.outward_normals(x), dtype=u.value.dtype,
-                                     device=u.value.device)
-            names = self.shape.names
-            dn = normal[:, :1] * u.d(names[0]) + normal[:, 1:] * u.d(names[1])
-            return dn - _evaluate(self.value, u.coords, u.value)
-        # The face of each point: the nearest one (corners belong to either; measure zero).
-        dist = np.stack([f.distance(x) for f in self.faces], axis=1)  # (M, F)
-        nearest = np.argmin(dist, axis=1)
-        dn = torch.zeros_like(u.value)
-        for k, f in enumerate(self.faces):
-            mask = torch.as_tensor(nearest == k, device=dn.device).unsqueeze(1)
-            dn = torch.where(mask, f.normal * u.d(f.name), dn)
-        return dn - _evaluate(self.value, u.coords, u.value)
+        return self.normal_derivative(u) - _evaluate(self.value, u.coords, u.value)
+
+
+class Robin(Condition):
+    """``du/dn + alpha u = g`` on the surface (``alpha`` a constant; ``alpha = 0`` is
+    Neumann)."""
+
+    order = 1
+
+    def __init__(self, name: str, on: Sequence[Face] | Domain | Surface, alpha: float,
+                 value: Value = 0.0) -> None:
+        super().__init__(name, on)
+        a = float(alpha)
+        if not np.isfinite(a):
+            raise ValueError(f"condition {name!r}: alpha must be finite, got {alpha!r}")
+        self.alpha = a
+        self.value = value
+
+    def residual(self, u: Derivatives) -> Tensor:
+        g = _evaluate(self.value, u.coords, u.value)
+        return self.normal_derivative(u) + self.alpha * u.value - g
 
 
 class Periodic(Condition):
@@ -170,16 +182,42 @@ class Periodic(Condition):
 
 
 class InitialValue(Condition):
-    """``u(x, t0) = u0(x)`` on the initial slice of a space-time box."""
+    """``u(x, t0) = u0(x)`` on the initial slice of a space-time box or
+    :class:`~kanpde.pde.geometry.spacetime.SpaceTime`."""
 
     kind = "initial"
 
-    def __init__(self, name: str, box: Box, value: Value) -> None:
-        super().__init__(name, [box.initial_slice()])
+    def __init__(self, name: str, domain: Box | SpaceTime, value: Value) -> None:
+        super().__init__(name, _initial_slice(name, domain))
         self.value = value
 
     def residual(self, u: Derivatives) -> Tensor:
         return u.value - _evaluate(self.value, u.coords, u.value)
+
+
+class InitialRate(Condition):
+    """``u_t(x, t0) = v0(x)`` on the initial slice (second order in time, e.g. the wave
+    equation's initial velocity)."""
+
+    kind = "initial"
+    order = 1
+
+    def __init__(self, name: str, domain: Box | SpaceTime, value: Value = 0.0) -> None:
+        super().__init__(name, _initial_slice(name, domain))
+        self.value = value
+
+    def residual(self, u: Derivatives) -> Tensor:
+        return u.d(TIME_NAME) - _evaluate(self.value, u.coords, u.value)
+
+
+def _initial_slice(name: str, domain: Box | SpaceTime) -> Face | InitialSlice:
+    if isinstance(domain, Box | SpaceTime):
+        try:
+            return domain.initial_slice()
+        except ValueError as err:
+            raise ValueError(f"condition {name!r}: {err}") from None
+    raise ValueError(f"condition {name!r}: an initial condition needs a space-time Box or a "
+                     f"SpaceTime, got {domain!r}")
 
 
 def _evaluate(value: Value, x: Tensor, like: Tensor) -> Tensor:

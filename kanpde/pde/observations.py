@@ -182,7 +182,7 @@ class DataCondition(Condition):
         if not isinstance(name, str) or not name or name == "residual":
             raise ValueError(f"the data term's name must be a non-empty string other than "
                              f"'residual', got {name!r}")
-        self.name, self.faces, self.shape, self.box = name, (), None, box
+        self.name, self.faces, self.surface, self.box = name, (), None, box
         self.observations = obs
         self.payload_columns = len(obs.components)
 

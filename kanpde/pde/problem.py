@@ -2,7 +2,8 @@
 
 A problem is the PDE ``R[u](x) = 0`` on ``domain`` plus conditions ``B_k[u] = 0`` on parts
 of its boundary. ``domain`` is any :class:`~kanpde.pde.geometry.domain.Domain` (kept as
-``problem.geometry``): a box, or a planar shape (disk, polygon, set operations), whose
+``problem.geometry``): a box, a planar shape (disk, polygon, set operations), an n-D solid
+(balls, boxes and their set operations) or a space-time domain over one of them, whose
 interior points are drawn in it, whose conditions live on its boundary and whose test set is
 the grid points of its bounding box inside it (no test grid: ``test_axes()`` is empty).
 ``problem.domain`` is the bounding box (what the model is scaled to). Its PINN loss is
@@ -43,7 +44,6 @@ from torch import Tensor, nn
 from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives, make_derivatives
 from kanpde.pde.geometry.domain import Domain
-from kanpde.pde.geometry.shapes import Shape
 from kanpde.pde.inverse import InverseProblem
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children, split_count
 
@@ -90,13 +90,14 @@ class Problem(InverseProblem, ABC):
     ) -> None:
         if not isinstance(domain, Domain):
             raise ValueError(
-                "domain must be a kanpde.pde.Domain (a Box, a planar Shape), got "
+                "domain must be a kanpde.pde.Domain (a Box, a planar Shape, a Solid, a "
+                "SpaceTime), got "
                 f"{type(domain).__name__}"
             )
         self.geometry: Domain = domain
-        # a domain that is not its bounding box (a shape): its test points and collocation
-        # points are those of the bounds inside it
-        self.shape: Shape | None = None if domain.fills_bounds else domain  # type: ignore
+        # a domain that is not its bounding box (a shape, a solid with holes): its test points
+        # are the grid points of its bounds inside it
+        self.shape: Domain | None = None if domain.fills_bounds else domain
         domain = domain.bounds
         if isinstance(dim_out, bool) or int(dim_out) != dim_out or dim_out < 1:
             raise ValueError(f"dim_out must be a positive integer, got {dim_out!r}")
@@ -200,7 +201,7 @@ class Problem(InverseProblem, ABC):
         Test coordinates are ``meshgrid(*axes, indexing="ij")`` flattened in C order, so
         ``u_ref.reshape([len(a) for _, a in axes] + [dim_out])`` is the field on the grid.
         The default is ``test_shape`` (101 per axis when unset) equispaced points per axis.
-        A problem on a :class:`Shape` has no test grid (``[]``): its test points are the
+        A problem on a domain that is not a box has no test grid (``[]``): its test points are the
         grid points of its bounding box that lie in the shape.
         """
         if self.shape is not None:

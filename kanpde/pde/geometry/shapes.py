@@ -64,6 +64,16 @@ class Shape(Domain):
         u = make_sampler("sobol").sample(self.bounds, 1 << 16, seed=0)
         return self.bounds.measure * float(np.mean(self.contains(u)))
 
+    @property
+    def volume(self) -> float:
+        """The area (the domain protocol's measure): :attr:`measure_estimate`."""
+        return self.measure_estimate
+
+    @property
+    def boundary_measure(self) -> float:
+        """The boundary length: :attr:`perimeter`."""
+        return self.perimeter
+
     def __or__(self, other: Shape) -> Shape:
         return Union(self, other)
 
