@@ -9,11 +9,12 @@ speedup on 1 vs 2 gloo processes over a large collocation set), ``gauss_newton``
 against L-BFGS, KAN against MLP, on the four benchmark problems at equal time budgets),
 ``inverse`` (PDE coefficients recovered from noisy observations), ``gn_scaling`` (seconds per
 step and peak memory of every Gauss-Newton solver, Adam and L-BFGS against the parameter and
-point counts, with fitted growth exponents).
+point counts, with fitted growth exponents), ``pinnacle`` (PINNacle benchmark tasks: KAN and a
+matched MLP under the same optimizer and budget, beside PINNacle's published errors).
 Benchmarks print figures; tests never assert timings.
 """
 
 SUITES = ("models", "jets", "contraction", "poisson", "distributed", "gauss_newton", "inverse",
-          "gn_scaling")
+          "gn_scaling", "pinnacle")
 
 __all__ = ["SUITES"]

@@ -1,0 +1,32 @@
+"""python -m kanpde.bench pinnacle: one quick job end to end (a real CLI solve), its table row,
+reuse of a completed run, and refused arguments."""
+
+from __future__ import annotations
+
+import pytest
+
+from kanpde.bench import pinnacle
+
+
+def test_quick_job_runs_and_is_tabled_then_reused(tmp_path, capsys):
+    args = ["--tasks", "wave1d_c", "--models", "kan", "--quick", "--out", str(tmp_path / "runs"),
+            "--table", str(tmp_path / "table.md")]
+    assert pinnacle.main(args) == 0
+    run = tmp_path / "runs" / "wave1d_c" / "kan-s0"
+    assert (run / "run.h5").is_file()
+    table = (tmp_path / "table.md").read_text()
+    row = [line for line in table.splitlines() if line.startswith("| Wave1d-C")]
+    assert len(row) == 1
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    assert float(cells[1].split()[0]) > 0  # the KAN's rel_l2
+    assert cells[2] == "5.88e-01" and cells[3].endswith("(NTK)")
+    capsys.readouterr()
+    assert pinnacle.main(args) == 0
+    assert "done before, reused" in capsys.readouterr().out
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(SystemExit):
+        pinnacle.main(["--tasks", "navier"])
+    with pytest.raises(SystemExit):
+        pinnacle.main(["--models", "kan,transformer"])
