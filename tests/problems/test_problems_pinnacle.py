@@ -81,3 +81,49 @@ def test_exact_solutions_torch_float64():
         x, u = p.test_set()
         assert x.dtype == np.float64 and u.shape == (len(x), 1) and np.isfinite(u).all()
         assert torch.is_tensor(p.exact(torch.as_tensor(x[:5])))
+
+
+def test_heat_robin_reference_converges_in_dt_and_h_and_reaches_its_steady_state():
+    """BDF2 in time: successive differences at t = 1 shrink by ~4 per halving of dt; P2 in
+    space: by ~8 per halving of h; a constant target g is the steady state u = g / alpha."""
+    from kanpde.pde.reference.fem import plate_mesh, probes
+    from kanpde.pde.reference.fem_heat import heat_robin
+
+    holes = [(0.3, 0.2, 0.25), (-0.4, -0.3, 0.2)]
+
+    def target(x):
+        return 1.0 + x[0] - 0.5 * x[1]
+
+    pts = np.array([[0.0, 0.6], [-0.6, 0.4], [0.5, -0.5], [0.8, 0.8]])
+
+    def at(h, dt):
+        basis, U = heat_robin(plate_mesh((-1, -1), (1, 1), holes, h), 1.0, target, 0.0,
+                              [1.0], dt)
+        return probes(basis, pts) @ U[0]
+
+    u = [at(0.1, dt) for dt in (0.1, 0.05, 0.025)]
+    ratio = np.linalg.norm(u[0] - u[1]) / np.linalg.norm(u[1] - u[2])
+    assert 3.0 < ratio < 5.5, ratio
+    u = [at(h, 0.01) for h in (0.4, 0.2, 0.1)]
+    ratio = np.linalg.norm(u[0] - u[1]) / np.linalg.norm(u[1] - u[2])
+    assert ratio > 5, ratio
+    basis, U = heat_robin(plate_mesh((-1, -1), (1, 1), holes, 0.2), 2.0,
+                          lambda x: 3.0 + 0 * x[0], 0.0, [0.0, 40.0], 0.5)
+    assert np.all(U[0] == 0) and np.abs(U[1] - 1.5).max() < 1e-9
+
+
+def test_heat2d_cg_conditions_live_on_their_parts():
+    from kanpde.problems.pinnacle.heat_holes import R_LARGE, R_SMALL, Heat2dCG
+
+    p = Heat2dCG(use_cache=False)
+    pts = p.sample_points("uniform", 200, 600, seed=0)
+    for term, radius in (("large", R_LARGE), ("small", R_SMALL)):
+        x = pts[term].numpy()
+        d = np.min([np.abs(np.hypot(x[:, 0] - cx, x[:, 1] - cy) - r)
+                    for cx, cy, r in p.disks if r == radius], axis=0)
+        assert d.max() < 1e-12 and np.all((x[:, 2] >= 0) & (x[:, 2] <= 3))
+    outer = pts["outer"].numpy()
+    assert np.all(np.isclose(np.abs(outer[:, 0]), 8) | np.isclose(np.abs(outer[:, 1]), 12))
+    assert np.all(pts["initial"].numpy()[:, 2] == 0)
+    assert p.boundary_target(np.array([[4.0 + R_LARGE], [3.0]]))[0] == 5.0
+    assert p.boundary_target(np.array([[3.2], [6.0 + R_SMALL]]))[0] == 1.0

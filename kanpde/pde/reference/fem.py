@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.spatial import Delaunay, cKDTree
 from skfem import Basis, BilinearForm, ElementTriP2, LinearForm, MeshTri1, MeshTri2, asm, condense
 from skfem import solve as fem_solve
@@ -81,7 +82,7 @@ def screened_poisson(mesh: MeshTri2, mu: float, k2: float, source: PointFunction
     def rhs(v, w):
         return source(w.x) * v
 
-    with _quiet():
+    with quiet():
         A, b = asm(a, basis), asm(rhs, basis)
         boundary = basis.get_dofs().all()
         x = np.zeros(basis.N)
@@ -89,8 +90,9 @@ def screened_poisson(mesh: MeshTri2, mu: float, k2: float, source: PointFunction
         return basis, fem_solve(*condense(A, b, x=x, D=boundary))
 
 
-def evaluate(basis: Basis, u: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The finite-element function at points ``(n, 2)`` of the domain: ``(n,)``.
+def probes(basis: Basis, points: np.ndarray) -> sp.csr_matrix:
+    """The sparse matrix ``(n, N)`` that evaluates a finite-element function (its ``N``
+    degrees of freedom) at points ``(n, 2)`` of the domain.
 
     Each point's element is found on the straight-sided mesh (whose triangles contain the
     curved ones' part of the domain: an arc bounding a hole bulges into the triangle), then
@@ -101,11 +103,18 @@ def evaluate(basis: Basis, u: np.ndarray, points: np.ndarray) -> np.ndarray:
     mesh = basis.mesh
     cells = find_triangles(mesh.doflocs[:, : mesh.nvertices], mesh.t, x.T)
     ref = basis.mapping.invF(x[:, :, None], tind=cells)
-    values = np.zeros(x.shape[1])
+    rows, cols, vals = [], [], []
     for k in range(basis.Nbfun):
-        phi = np.asarray(basis.elem.gbasis(basis.mapping, ref, k, tind=cells)[0])[:, 0]
-        values += phi * u[basis.element_dofs[k, cells]]
-    return values
+        vals.append(np.asarray(basis.elem.gbasis(basis.mapping, ref, k, tind=cells)[0])[:, 0])
+        rows.append(np.arange(x.shape[1]))
+        cols.append(basis.element_dofs[k, cells])
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(x.shape[1], basis.N))
+
+
+def evaluate(basis: Basis, u: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The finite-element function with degrees of freedom ``u`` at points ``(n, 2)``."""
+    return probes(basis, points) @ u
 
 
 def find_triangles(p: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -137,7 +146,7 @@ def find_triangles(p: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """scikit-fem logs every assembly and solve at INFO; keep those lines out of a run's log."""
     logger = logging.getLogger("skfem")
     level = logger.level
