@@ -21,6 +21,7 @@ from kanpde.pde.conditions import (
 from kanpde.pde.constraint import HardConstraint
 from kanpde.pde.derivatives import ENGINES, Derivatives, make_derivatives
 from kanpde.pde.exact import ExactSolution
+from kanpde.pde.fields import Field, FunctionField, GridField, PiecewiseConstant, lognormal_grid
 from kanpde.pde.geometry import (
     Ball,
     Boundary,
@@ -78,7 +79,10 @@ __all__ = [
     "Domain",
     "ExactSolution",
     "Face",
+    "Field",
+    "FunctionField",
     "GaussianRandomField",
+    "GridField",
     "GridSampler",
     "HaltonSampler",
     "HardConstraint",
@@ -89,6 +93,7 @@ __all__ = [
     "Neumann",
     "Observations",
     "Periodic",
+    "PiecewiseConstant",
     "Polygon",
     "Problem",
     "Robin",
@@ -103,6 +108,7 @@ __all__ = [
     "check_variant",
     "generate_observations",
     "load_observations",
+    "lognormal_grid",
     "make_derivatives",
     "make_sampler",
     "rad_probabilities",

@@ -127,3 +127,28 @@ def test_heat2d_cg_conditions_live_on_their_parts():
     assert np.all(pts["initial"].numpy()[:, 2] == 0)
     assert p.boundary_target(np.array([[4.0 + R_LARGE], [3.0]]))[0] == 5.0
     assert p.boundary_target(np.array([[3.2], [6.0 + R_SMALL]]))[0] == 1.0
+
+
+def test_heat2d_vc_uses_its_field_and_its_reference_solves_the_pde():
+    """The residual uses the grid coefficient; the cached reference (on a coarse field, for
+    speed) meets the zero boundary and initial values and is reused from the cache."""
+    from kanpde.problems.pinnacle.heat_field import Heat2dVC
+
+    from kanpde.pde.fields import GridField
+
+    axis = np.linspace(0, 1, 31)
+    x, y = np.meshgrid(axis, axis, indexing="ij")
+    field = GridField([axis, axis], 1 + x * y, ("x", "y"))
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        field.save(f"{tmp}/a.npz")
+        p = Heat2dVC(field_file=f"{tmp}/a.npz", reference_dt=0.05)
+        coords, u = p.test_set()
+    assert p.test_shape == (11, 11, 11) and coords.shape == (1331, 3)
+    grid = u.reshape(11, 11, 11)
+    assert np.all(grid[0] == 0) and np.all(grid[-1] == 0) and np.all(grid[:, 0] == 0)
+    assert np.all(grid[:, :, 0] == 0) and np.abs(grid).max() > 0.1
+    default = Heat2dVC()
+    assert default.field.grid_values.shape == (256, 256) and default.test_shape == (86, 86, 11)
+    with pytest.raises(ValueError, match="field_seed"):
+        Heat2dVC(field_seed=-1)
