@@ -32,8 +32,8 @@ from kanpde.core.atomic import write_text
 from kanpde.results import read_run
 
 #: the tasks kanpde has, in PINNacle's order
-TASKS = ("poisson2d_c", "poisson2d_cg", "heat2d_vc", "heat2d_ms", "heat2d_cg", "wave1d_c",
-         "heat_nd")
+TASKS = ("poisson2d_c", "poisson2d_cg", "heat2d_vc", "heat2d_ms", "heat2d_cg", "ns2d_c",
+         "ns2d_cg", "wave1d_c", "heat_nd")
 MODELS = ("kan", "mlp")
 
 
@@ -56,6 +56,8 @@ PUBLISHED: dict[str, Published] = {
     "heat2d_vc": Published("Heat2d-VC", 1.01e0, 2.12e-1, "LRA"),
     "heat2d_ms": Published("Heat2d-MS", 6.21e-2, 4.40e-2, "NTK"),
     "heat2d_cg": Published("Heat2d-CG", 3.64e-2, 2.39e-2, "LAAF"),
+    "ns2d_c": Published("NS2d-C", 4.70e-2, 3.60e-2, "LAAF"),
+    "ns2d_cg": Published("NS2d-CG", 1.19e-1, 8.24e-2, "LAAF"),
     "wave1d_c": Published("Wave1d-C", 5.88e-1, 9.79e-2, "NTK"),
     "heat_nd": Published("HNd", 3.61e-1, 3.00e-1, "MultiAdam"),
 }
