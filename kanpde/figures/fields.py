@@ -191,10 +191,26 @@ def _solution_3d(record: RunRecord, names: list[str], axes: list[np.ndarray], fi
     return fig
 
 
+def section(coords: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, str]:
+    """The points of a scattered set in more than two coordinates that a planar figure shows:
+    every coordinate after the first two held at one of its values (time ``t`` at its last,
+    any other at the value nearest the middle of its range). ``(mask (n,), "t=1, z=0.5")``."""
+    mask = np.ones(len(coords), dtype=bool)
+    held = []
+    for i in range(2, coords.shape[1]):
+        values = np.unique(coords[mask, i])
+        target = values[-1] if names[i] == "t" else 0.5 * (values[0] + values[-1])
+        value = values[np.argmin(np.abs(values - target))]
+        mask &= np.isclose(coords[:, i], value)
+        held.append(f"{names[i]}={value:.3g}")
+    return mask, ", ".join(held)
+
+
 def _solution_scattered(record: RunRecord) -> Figure | None:
-    """Fallback without grid axes: 1-D coords -> lines; 2-D coords -> coloured scatter."""
+    """Fallback without grid axes: 1-D coords -> lines; 2-D coords -> coloured scatter; more
+    coordinates -> a coloured scatter of the section through the first two (:func:`section`)."""
     coords = record.eval.get("coords")
-    if coords is None or coords.ndim != 2 or coords.shape[1] not in (1, 2):
+    if coords is None or coords.ndim != 2 or coords.shape[1] < 1:
         return None
     fields = {
         k: np.asarray(record.eval[k], dtype=np.float64)
@@ -204,13 +220,19 @@ def _solution_scattered(record: RunRecord) -> Figure | None:
     if "u_pred" not in fields or not finite_any(fields["u_pred"]):
         return None
     names = record.coord_names or [f"x{i}" for i in range(coords.shape[1])]
+    held = ""
+    if coords.shape[1] > 2:
+        mask, held = section(coords, names)
+        if mask.sum() < 3:
+            return None
+        coords, fields = coords[mask], {k: v[mask] for k, v in fields.items()}
     if coords.shape[1] == 1:
         return _solution_1d(record, names[0], np.asarray(coords[:, 0], np.float64), fields)
     panels = _panels(fields)
     dim_out = fields["u_pred"].shape[-1]
     fig = new_figure(4.2 * len(panels), 3.6 * dim_out)
     axs = fig.subplots(dim_out, len(panels), squeeze=False)
-    h, v = map_orientation(names)
+    h, v = map_orientation(names[:2])
     for c in range(dim_out):
         lims = _shared_limits(fields, c)
         for k, (key, label, values) in enumerate(panels):
@@ -226,7 +248,7 @@ def _solution_scattered(record: RunRecord) -> Figure | None:
             ax.set_xlabel(names[h])
             ax.set_ylabel(names[v])
             ax.set_title(f"{label} {_component_label(c, dim_out, record)}", fontsize="medium")
-    fig.suptitle(run_title(record))
+    fig.suptitle(run_title(record) + (f" ({held})" if held else ""))
     return fig
 
 

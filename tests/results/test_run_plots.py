@@ -279,3 +279,25 @@ def test_main(tmp_path: Path, synth, capsys) -> None:
     assert "missing.h5" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(path), str(path), "-o", str(tmp_path)])
+
+
+def test_scattered_points_in_more_coordinates_show_a_section(tmp_path: Path, synth) -> None:
+    """Scattered points in (x, y, z, t): the figure shows the section at the middle z and
+    the last t; the section holds exactly those points."""
+    from kanpde.figures.fields import section
+
+    g = np.linspace(0, 1, 5)
+    mesh = np.meshgrid(g, g, g, np.array([0.0, 0.5, 2.0]), indexing="ij")
+    coords = np.stack([m.ravel() for m in mesh], axis=1)
+    coords = coords[np.hypot(coords[:, 0] - 0.5, coords[:, 1] - 0.5) <= 0.5]  # a cylinder
+    mask, held = section(coords, ["x", "y", "z", "t"])
+    assert held == "z=0.5, t=2" and np.all(coords[mask, 2] == 0.5)
+    assert np.all(coords[mask, 3] == 2.0) and mask.sum() == (coords[:, 2:] == (0.5, 2.0)).all(
+        axis=1).sum()
+    kw = synth.run_kwargs([("x", np.linspace(0, 1, 3)), ("y", np.linspace(0, 1, 2))], synth.sinsin)
+    kw.pop("eval_axes")
+    u = synth.sinsin(coords[:, :2])
+    kw["eval_fields"] = {"coords": coords, "u_pred": u + 0.01, "u_ref": u}
+    path = write_run(tmp_path / "run.h5", **kw, coord_names=["x", "y", "z", "t"])
+    assert "solution.png" in _names(figures(path))
+    _check_png(tmp_path / "solution.png")
