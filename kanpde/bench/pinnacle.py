@@ -94,16 +94,18 @@ def solve(task: str, model: str, seed: int, out: Path, quick: bool) -> Path:
 
 
 def result(folder: Path) -> dict[str, float] | None:
-    """``{rel_l2, time_s, params}`` of a completed run, else None."""
+    """``{rel_l2, time_s, params}`` of a completed run (``params``: the count at the end of
+    training, after any grid extension), else None."""
     try:
         rec = read_run(folder / "run.h5")
     except (OSError, ValueError, FileNotFoundError):
         return None
     if rec.attrs.get("status") != "completed":
         return None
+    params = rec.attrs.get("n_params_final", rec.attrs.get("n_params"))  # after grid growth
     return {"rel_l2": float(rec.final.get("rel_l2", math.nan)),
             "time_s": float(rec.attrs.get("wall_time_s", math.nan)),
-            "params": float(rec.attrs.get("n_params", math.nan))}
+            "params": float(params if params is not None else math.nan)}
 
 
 def table(rows: dict[str, dict[str, list[dict[str, float]]]], models: list[str]) -> str:
