@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from kanpde.pde import Ball, Boundary, Cuboid, Derivatives, Dirichlet, Problem, check_positive
-from kanpde.pde.reference import cached
+from kanpde.pde.reference import cached_at
 from kanpde.pde.reference.fem import evaluate, plate_mesh, screened_poisson
 
 PI = math.pi
@@ -71,15 +71,10 @@ class Plate(Problem):
         return -u.laplacian() + self.k**2 * u.value - f  # (N, 1)
 
     def reference_at(self, coords: np.ndarray) -> np.ndarray:
-        def compute() -> dict[str, np.ndarray]:
-            return {"x": coords, "u": self.fem_solution(self.reference_h)(coords)}
-
-        params = {"version": SOLVER_VERSION, "task": self.name, "h": self.reference_h,
-                  "points": len(coords), "first": coords[:1], "last": coords[-1:]}
-        data = cached(f"pinnacle_{self.name}", params, compute, self.use_cache)
-        if data["x"].shape != coords.shape or not np.allclose(data["x"], coords, atol=1e-12):
-            data = compute()
-        return data["u"].reshape(-1, 1)
+        params = {"version": SOLVER_VERSION, "task": self.name, "h": self.reference_h}
+        u = cached_at(f"pinnacle_{self.name}", params, coords,
+                      self.fem_solution(self.reference_h), self.use_cache)
+        return u.reshape(-1, 1)
 
     def fem_solution(self, h: float) -> Callable[[np.ndarray], np.ndarray]:
         """The finite-element solution on a mesh of size ``h``, as a function of points."""

@@ -66,3 +66,25 @@ def test_bad_names_and_parameters():
         cached("a/b", {}, dict)
     with pytest.raises(ValueError, match="not supported"):
         cache_key("x", {"f": object()})
+
+
+def test_cached_at_scattered_points(tmp_path, monkeypatch):
+    """Computed once per point set; other points (same count and ends) are recomputed, not
+    served from the cache."""
+    from kanpde.pde.reference import cached_at
+
+    monkeypatch.setenv("KANPDE_CACHE", str(tmp_path))
+    calls = []
+
+    def compute(x):
+        calls.append(len(x))
+        return x.sum(axis=1)
+
+    x = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 2.0]])
+    np.testing.assert_array_equal(cached_at("pts", {"v": 1}, x, compute), [1.0, 1.0, 3.0])
+    np.testing.assert_array_equal(cached_at("pts", {"v": 1}, x, compute), [1.0, 1.0, 3.0])
+    assert calls == [3]
+    y = x.copy()
+    y[1] = [0.25, 0.25]  # same count, first and last row: the key matches, the points differ
+    np.testing.assert_array_equal(cached_at("pts", {"v": 1}, y, compute), [1.0, 0.5, 3.0])
+    assert calls == [3, 3]

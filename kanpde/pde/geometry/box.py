@@ -118,7 +118,7 @@ class Box(Domain):
 
     def contains(self, x: np.ndarray, tol: float = 1e-12) -> np.ndarray:
         """Whether each row of ``x`` ``(N, d)`` lies in the closed box (up to ``tol``): ``(N,)``."""
-        x = _as_numpy(x, self.dim)
+        x = as_array(x, self.dim)
         lo = np.asarray(self.lo) - tol
         hi = np.asarray(self.hi) + tol
         return np.all((x >= lo) & (x <= hi), axis=1)
@@ -209,7 +209,7 @@ class Face:
 
     def distance(self, x: np.ndarray) -> np.ndarray:
         """``|x[:, axis] - value|`` for points ``(N, d)``: ``(N,)``."""
-        return np.abs(_as_numpy(x, self.box.dim)[:, self.axis] - self.value)
+        return np.abs(as_array(x, self.box.dim)[:, self.axis] - self.value)
 
     def contains(self, x: np.ndarray, tol: float = 1e-12) -> np.ndarray:
         """Whether each point ``(N, d)`` lies on this face (up to ``tol``): ``(N,)``."""
@@ -219,10 +219,26 @@ class Face:
         return f"Face({self.name}={self.value:g})"
 
 
-def _as_numpy(x: object, dim: int) -> np.ndarray:
+def as_array(x: object, dim: int) -> np.ndarray:
+    """Points ``(N, dim)`` as a float64 array (tensors detached); ValueError for another
+    shape."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()  # type: ignore[union-attr]
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"points must have shape (N, {dim}), got {x.shape}")
     return x
+
+
+def hull(names: Sequence[str], a: Box, b: Box) -> Box:
+    """The smallest box holding ``a`` and ``b`` (the bounds of a union)."""
+    return Box(names, np.minimum(a.lo, b.lo), np.maximum(a.hi, b.hi))
+
+
+def overlap(names: Sequence[str], a: Box, b: Box, what: object) -> Box:
+    """The intersection of ``a`` and ``b`` (the bounds of an intersection ``what``);
+    ValueError when it is empty."""
+    lo, hi = np.maximum(a.lo, b.lo), np.minimum(a.hi, b.hi)
+    if np.any(lo >= hi):
+        raise ValueError(f"{what!r} is empty")
+    return Box(names, lo, hi)

@@ -124,3 +124,16 @@ class FacePatch:
 
 
 Patch = SpherePatch | FacePatch
+
+
+def nearest_normals(x: np.ndarray, pieces: list) -> np.ndarray:
+    """At points ``(N, d)`` on a boundary made of ``pieces`` (anything with ``distance(x)``
+    and ``normal_at(x)``: patches, planar segments and arcs), the outward normal of each
+    point's nearest piece: ``(N, d)``."""
+    nearest = np.argmin(np.stack([piece.distance(x) for piece in pieces]), axis=0)
+    out = np.zeros_like(x)
+    for k, piece in enumerate(pieces):
+        mask = nearest == k
+        if np.any(mask):
+            out[mask] = piece.normal_at(x[mask])
+    return out

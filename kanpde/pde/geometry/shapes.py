@@ -32,8 +32,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kanpde.pde.geometry.box import Box
+from kanpde.pde.geometry.box import Box, hull, overlap
 from kanpde.pde.geometry.domain import Domain
+from kanpde.pde.geometry.patches import nearest_normals
 from kanpde.pde.geometry.pieces import Piece, as_points, kept_boundary
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children
 
@@ -140,16 +141,7 @@ class Shape(Domain):
     def outward_normals(self, x: np.ndarray) -> np.ndarray:
         """The outward unit normal at boundary points ``(N, 2)``: that of the nearest kept
         boundary piece, ``(N, 2)``."""
-        x = as_points(x)
-        pieces = [piece for piece, _, _ in self.boundary_parts()]
-        dist = np.stack([piece.distance(x) for piece in pieces])
-        nearest = np.argmin(dist, axis=0)
-        out = np.zeros_like(x)
-        for k, piece in enumerate(pieces):
-            mask = nearest == k
-            if np.any(mask):
-                out[mask] = piece.normal_at(x[mask])
-        return out
+        return nearest_normals(as_points(x), [piece for piece, _, _ in self.boundary_parts()])
 
     def on_boundary(self, x: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Whether each point ``(N, 2)`` lies on the boundary (within ``tol``)."""
@@ -278,8 +270,7 @@ class Union(_SetOperation):
 
     @property
     def bounds(self) -> Box:
-        p, q = self.a.bounds, self.b.bounds
-        return Box(self.names, np.minimum(p.lo, q.lo), np.maximum(p.hi, q.hi))
+        return hull(self.names, self.a.bounds, self.b.bounds)
 
     def boundary_parts(self):
         return self._parts(self.a, self.b, "outside") + self._parts(self.b, self.a, "outside")
@@ -308,11 +299,7 @@ class Intersection(_SetOperation):
 
     @property
     def bounds(self) -> Box:
-        p, q = self.a.bounds, self.b.bounds
-        lo, hi = np.maximum(p.lo, q.lo), np.minimum(p.hi, q.hi)
-        if np.any(lo >= hi):
-            raise ValueError(f"{self!r} is empty")
-        return Box(self.names, lo, hi)
+        return overlap(self.names, self.a.bounds, self.b.bounds, self)
 
     def boundary_parts(self):
         return self._parts(self.a, self.b, "inside") + self._parts(self.b, self.a, "inside")

@@ -32,9 +32,9 @@ from functools import cached_property
 
 import numpy as np
 
-from kanpde.pde.geometry.box import TIME_NAME, Box
+from kanpde.pde.geometry.box import TIME_NAME, Box, as_array, hull, overlap
 from kanpde.pde.geometry.domain import Domain
-from kanpde.pde.geometry.patches import FacePatch, Patch, SpherePatch
+from kanpde.pde.geometry.patches import FacePatch, Patch, SpherePatch, nearest_normals
 from kanpde.pde.geometry.rejection import draw_filtered, draw_inside
 from kanpde.pde.sampling import Sampler, make_sampler, seed_children, split_count
 
@@ -121,15 +121,7 @@ class Solid(Domain):
 
     def outward_normals(self, x: np.ndarray) -> np.ndarray:
         """The outward unit normal at boundary points ``(N, d)``: that of the nearest patch."""
-        x = _points(x, self.dim)
-        patches = [patch for patch, _ in self.parts()]
-        nearest = np.argmin(np.stack([p.distance(x) for p in patches]), axis=0)
-        out = np.zeros_like(x)
-        for k, patch in enumerate(patches):
-            mask = nearest == k
-            if np.any(mask):
-                out[mask] = patch.normal_at(x[mask])
-        return out
+        return nearest_normals(as_array(x, self.dim), [patch for patch, _ in self.parts()])
 
 
 class Ball(Solid):
@@ -150,7 +142,7 @@ class Ball(Solid):
         self.names = _names(names, len(c))
 
     def contains(self, x: np.ndarray, tol: float = 1e-12) -> np.ndarray:
-        x = _points(x, self.dim)
+        x = as_array(x, self.dim)
         return np.linalg.norm(x - np.asarray(self.center), axis=1) <= self.radius + tol
 
     @property
@@ -235,8 +227,7 @@ class SolidUnion(_SolidOperation):
 
     @property
     def bounds(self) -> Box:
-        p, q = self.a.bounds, self.b.bounds
-        return Box(self.names, np.minimum(p.lo, q.lo), np.maximum(p.hi, q.hi))
+        return hull(self.names, self.a.bounds, self.b.bounds)
 
     def parts(self) -> list[Part]:
         return (self._with(self.a.parts(), (self.b, "outside"))
@@ -270,11 +261,7 @@ class SolidIntersection(_SolidOperation):
 
     @property
     def bounds(self) -> Box:
-        p, q = self.a.bounds, self.b.bounds
-        lo, hi = np.maximum(p.lo, q.lo), np.minimum(p.hi, q.hi)
-        if np.any(lo >= hi):
-            raise ValueError(f"{self!r} is empty")
-        return Box(self.names, lo, hi)
+        return overlap(self.names, self.a.bounds, self.b.bounds, self)
 
     def parts(self) -> list[Part]:
         return (self._with(self.a.parts(), (self.b, "inside"))
@@ -312,11 +299,3 @@ def _names(names: Sequence[str] | None, d: int) -> tuple[str, ...]:
                          "SpaceTime domain")
     return names
 
-
-def _points(x: object, d: int) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()  # type: ignore[union-attr]
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(f"points must have shape (N, {d}), got {x.shape}")
-    return x

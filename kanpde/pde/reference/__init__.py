@@ -1,7 +1,7 @@
 """Reference solvers for problems without a closed-form solution (finite volumes, method of
 lines, spectral ETDRK4, finite elements, finite differences), and their disk cache."""
 
-from kanpde.pde.reference.cache import cache_dir, cache_key, cache_path, cached
+from kanpde.pde.reference.cache import cache_dir, cache_key, cache_path, cached, cached_at
 from kanpde.pde.reference.darcy_fv import darcy_fv, darcy_richardson
 from kanpde.pde.reference.fem import evaluate, plate_mesh, probes, screened_poisson
 from kanpde.pde.reference.fem_heat import heat_robin
@@ -17,6 +17,7 @@ __all__ = [
     "cache_key",
     "cache_path",
     "cached",
+    "cached_at",
     "darcy_fv",
     "darcy_richardson",
     "etdrk4_coefficients",

@@ -77,3 +77,21 @@ def _plain(obj: Any) -> Any:
     if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     raise ValueError(f"cache parameter of type {type(obj).__name__} is not supported: {obj!r}")
+
+
+def cached_at(
+    name: str,
+    params: Mapping[str, Any],
+    coords: np.ndarray,
+    compute: Callable[[np.ndarray], np.ndarray],
+    use_cache: bool = True,
+) -> np.ndarray:
+    """A reference at scattered points ``coords`` ``(n, d)``: ``compute(coords)``, cached
+    under ``params`` plus the points' count, first and last rows (and recomputed when the
+    stored points differ from ``coords``)."""
+    coords = np.asarray(coords, dtype=np.float64)
+    key = {**params, "points": len(coords), "first": coords[:1], "last": coords[-1:]}
+    data = cached(name, key, lambda: {"x": coords, "u": compute(coords)}, use_cache)
+    if data["x"].shape != coords.shape or not np.allclose(data["x"], coords, atol=1e-12):
+        return np.asarray(compute(coords))
+    return data["u"]
