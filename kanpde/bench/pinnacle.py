@@ -128,7 +128,7 @@ def table(rows: dict[str, dict[str, list[dict[str, float]]]], models: list[str])
             seeds = f", {len(runs)} seeds" if len(runs) > 1 else ""
             cells.append(f"{err:.2e} ({secs:.0f} s, {int(runs[0]['params'])}{seeds})")
         cells += [f"{pub.vanilla:.2e}", f"{pub.best:.2e} ({pub.best_method})",
-                  f"{pub.best / ours:.1f}x" if math.isfinite(ours) else "-"]
+                  f"{pub.best / ours:.3g}x" if math.isfinite(ours) else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
