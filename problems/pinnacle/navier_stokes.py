@@ -71,7 +71,10 @@ class SteadyFlow(Problem):
 
     def fem_at(self, h: float, coords: np.ndarray) -> np.ndarray:
         """The finite-element ``(u, v, p)`` at points ``(n, 2)``: ``(n, 3)``."""
-        ub, U, pb, P = self.fem(h)
+        solved = self.__dict__.setdefault("_solved", {})  # one Newton solve per mesh size
+        if h not in solved:
+            solved[h] = self.fem(h)
+        ub, U, pb, P = solved[h]
         cols = [probes(basis, coords) @ part for part, basis in ub.split(U)]
         return np.stack(cols + [probes(pb, coords) @ P], axis=1)
 
