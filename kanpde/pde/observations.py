@@ -29,7 +29,7 @@ from kanpde.core.atomic import atomic_path
 from kanpde.pde.conditions import Condition
 from kanpde.pde.derivatives import Derivatives
 from kanpde.pde.geometry.box import Box
-from kanpde.pde.geometry.shapes import Shape
+from kanpde.pde.geometry.domain import Domain
 
 SUFFIXES = (".npz", ".h5", ".hdf5")
 INSIDE_TOL = 1e-9
@@ -155,15 +155,17 @@ def generate_observations(problem, n: int, noise: float = 0.0, seed: int = 0,
     return Observations(coords[idx], values, comps, source=src)
 
 
-def check_inside(obs: Observations, box: Box, shape: Shape | None) -> None:
-    """ValueError naming the first point of ``obs`` outside the domain (box or shape)."""
+def check_inside(obs: Observations, box: Box, shape: Domain | None) -> None:
+    """ValueError naming the first point of ``obs`` outside the domain: its bounding box
+    ``box`` and, for a domain that is not a box, ``shape`` itself (any domain's ``contains``
+    with the tolerance)."""
     if obs.x.shape[1] != box.dim:
         raise ValueError(f"{obs.source}: the points have {obs.x.shape[1]} coordinates, the "
                          f"domain has {box.dim} ({', '.join(box.names)})")
     lo, hi = np.asarray(box.lo), np.asarray(box.hi)
     out = np.any((obs.x < lo - INSIDE_TOL) | (obs.x > hi + INSIDE_TOL), axis=1)
     if shape is not None:
-        out |= ~(shape.contains(obs.x) | (shape.distance_to_boundary(obs.x) < INSIDE_TOL))
+        out |= ~shape.contains(obs.x, INSIDE_TOL)
     if out.any():
         first = tuple(float(v) for v in obs.x[np.argmax(out)])
         raise ValueError(

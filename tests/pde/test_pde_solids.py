@@ -173,3 +173,17 @@ def test_initial_rate_and_conditions_on_spacetime():
         InitialValue("v", Ball((0, 0), 1.0), 0.0)
     st = SpaceTime(Ball((0.0, 0.0), 1.0), 1.0)
     assert Dirichlet("wall", st, 0.0).measure == pytest.approx(2 * math.pi)
+
+
+def test_observations_are_checked_against_any_domain():
+    """Data points inside a plate with a hole pass; one inside the hole is refused by name."""
+    from kanpde.pde import Observations
+    from kanpde.pde.observations import check_inside
+
+    plate = Cuboid((0, 0), (1, 1)) - Ball((0.5, 0.5), 0.2)
+    edge = 0.5 + 0.2 * np.array([[1.0, 0.0]])  # on the hole's circle: inside the closed set
+    good = Observations(np.vstack([[[0.1, 0.1]], edge]), np.zeros((2, 1)), (0,), "obs")
+    check_inside(good, plate.bounds, plate)
+    bad = Observations(np.array([[0.1, 0.1], [0.5, 0.5]]), np.zeros((2, 1)), (0,), "obs")
+    with pytest.raises(ValueError, match="1 of 2 data points lie outside"):
+        check_inside(bad, plate.bounds, plate)
