@@ -29,6 +29,8 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
         overrides += ["model.widths=[2,5,3]"]
     if problem in ("poisson_nd", "heat2d_ms", "heat2d_cg", "heat2d_vc"):  # three coordinates
         overrides += ["model.widths=[3,5,1]"]
+    if problem == "heat_inv":  # (x, y, t) -> (u, a)
+        overrides += ["model.widths=[3,5,2]"]
     if problem == "heat_nd":  # five space coordinates and time
         overrides += ["model.widths=[6,5,1]"]
     cfg = compose_cfg(overrides)

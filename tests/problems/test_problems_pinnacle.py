@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from kanpde.problems.pinnacle.evolution import Heat2dMS, HeatND, Wave1dC
+from kanpde.problems.pinnacle.heat_inverse import HeatInverse
 from kanpde.problems.pinnacle.plates import Poisson2dC, Poisson2dCG
 
 from kanpde.pde import ExactSolution, HardConstraint
@@ -180,3 +181,27 @@ def test_navier_stokes_reference_converges_and_meets_its_conditions(name, rate):
         got = p.fem_at(h0 / 4, x)
         comps = list(c.observations.components) if c.kind == "data" else list(c.components)
         np.testing.assert_allclose(got[:, comps], want, atol=2e-3, err_msg=c.name)
+
+
+def test_heat_inverse_truth_satisfies_every_term_and_data_carry_the_noise():
+    exact = HeatInverse(noise=0.0)
+    pts = exact.sample_points("sobol", 1024, 512, seed=0)
+    res = exact.pointwise(ExactSolution(exact), pts, engine="autograd")
+    assert set(res) == {"residual", "coefficient", "data"}
+    assert res["data"].shape == (2500, 1) and res["coefficient"].shape[1] == 1
+    for term, r in res.items():
+        assert float(r.detach().abs().max()) < 1e-9, term
+
+    class WrongCoefficient(ExactSolution):  # a off by a smooth bump: the residual sees it
+        def forward(self, x):
+            out = super().forward(x)
+            return torch.cat([out[:, :1], out[:, 1:] + 0.1 * x[:, :1] ** 2], dim=1)
+
+    wrong = exact.pointwise(WrongCoefficient(exact), pts, engine="autograd")
+    assert float(wrong["residual"].detach().abs().max()) > 1e-2
+    noisy = HeatInverse(noise=0.1, data_seed=3)
+    data = noisy.sample_points("sobol", 16, 16, seed=0)["data"]
+    r = noisy.pointwise(ExactSolution(noisy), {"data": data})["data"].detach()
+    assert 0.09 < float(r.std()) < 0.11 and abs(float(r.mean())) < 0.01
+    with pytest.raises(ValueError, match="problem.n_data"):
+        HeatInverse(n_data=0)
