@@ -17,10 +17,12 @@ derivatives::
 * ``"jets"``: one forward pass of ``model.forward_jet(Jet.seed(x, pairs))`` (see
   :mod:`kanpde.core.jet`) propagates the value, all first derivatives and the second
   derivatives of the diagonal pairs ``(c, c)`` plus the mixed ``pairs`` the caller declares
-  (problems declare them in ``Problem.mixed_derivatives``). The jet and the value are
-  computed from ``x`` detached (nothing is differentiated with respect to ``x``), which lets
-  a KAN take its native once-differentiable pass. A mixed derivative that was not declared
-  (or any second derivative after ``order=1``) falls back to autograd, with respect to ``x``,
+  (problems declare them in ``Problem.mixed_derivatives``); higher pure derivatives
+  (``u.dn("x", 4)``) are reverse-mode passes over a twice-differentiable second derivative.
+  The jet and the value are computed from ``x`` detached (nothing is differentiated with respect
+  to ``x``), which lets a KAN take its native once-differentiable pass. A mixed derivative that
+  was not declared (or any second derivative after ``order=1``) falls back to autograd, with
+  respect to ``x``,
   of the first derivatives of a second jet built with twice-differentiable layers
   (:func:`kanpde.models.kan.fused_jet.twice_differentiable`; ``x`` is made to require grad here
   for that).
@@ -87,8 +89,8 @@ class Derivatives:
             )
         if len(set(names)) != len(names):
             raise ValueError(f"coordinate names must be unique, got {names}")
-        if order not in (0, 1, 2):
-            raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
+        if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+            raise ValueError(f"order must be an integer >= 0, got {order!r}")
         self.model = model
         self.names: tuple[str, ...] = names
         self.coords: Tensor = (x if engine == "func" or x.requires_grad
@@ -107,6 +109,7 @@ class Derivatives:
         self._second: dict[tuple[int, int], Tensor] = {}  # (a, j) -> (N, C): d2 u_j / dx_a dx_c
         self._jac_x: Tensor | None = None  # func: (N, dim_out, C)
         self._hess_x: Tensor | None = None  # func: (N, dim_out, C, C)
+        self._higher: dict[tuple[int, int], Tensor] = {}  # (c, n) -> (N, dim_out), n >= 3
 
         has_jet = callable(getattr(model, "forward_jet", None))
         if engine == "jets" and not has_jet:
@@ -192,6 +195,34 @@ class Derivatives:
             return self._func_second()[:, :, ia, ib]
         return torch.stack([self._second_row(ia, j)[:, ib] for j in range(self.dim_out)], dim=1)
 
+    def dn(self, name: str, n: int) -> Tensor:
+        """``d^n u / d name^n`` ``(N, dim_out)`` for ``n >= 1`` (``d`` and ``d2`` for 1 and 2).
+
+        Orders above two are reverse-mode passes over the second derivative (the autograd
+        engine's, or under the jets engine the autograd derivative of the twice-differentiable
+        jet's first derivative), one per order and component; the func engine nests ``n``
+        forward-mode derivatives of ``s -> g(x + s e_name)`` per point. Cached."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"derivative order must be an integer >= 1, got {n!r}")
+        if n == 1:
+            return self.d(name)
+        if n == 2 and self.engine != "func":
+            return self.d2(name)
+        c = self._index(name)
+        if (c, n) not in self._higher:
+            if self.engine == "func":
+                self._higher[(c, n)] = self._func_directional(c, n)
+            elif n == 2:
+                return self.d2(name)
+            else:
+                lower = (torch.stack([self._second_row(c, j)[:, c] for j in range(self.dim_out)],
+                                     dim=1) if n == 3 else self.dn(name, n - 1))
+                with torch.enable_grad():
+                    self._higher[(c, n)] = torch.stack(
+                        [_grad(lower[:, j], self.coords)[:, c] for j in range(self.dim_out)],
+                        dim=1)
+        return self._higher[(c, n)]
+
     def laplacian(self, names: Sequence[str] | None = None) -> Tensor:
         """``sum_c d^2 u / d c^2`` over ``names`` (default: every coordinate but ``"t"``)."""
         names = self._names_or_spatial(names)
@@ -270,6 +301,22 @@ class Derivatives:
                 self._hess_x = torch.func.vmap(torch.func.jacfwd(torch.func.jacfwd(g)))(
                     self.coords)
         return self._hess_x
+
+    def _func_directional(self, c: int, n: int) -> Tensor:
+        """``d^n/ds^n g(x_i + s e_c)`` at ``s = 0`` ``(N, dim_out)`` by nested ``jacfwd``."""
+        g = self._row_function()
+        e = torch.zeros(len(self.names), dtype=self.coords.dtype, device=self.coords.device)
+        e[c] = 1.0
+
+        def along(s: Tensor, z: Tensor) -> Tensor:
+            return g(z + s * e)
+
+        f = along
+        for _ in range(n):
+            f = torch.func.jacfwd(f, argnums=0)
+        s0 = torch.zeros((), dtype=self.coords.dtype, device=self.coords.device)
+        with torch.enable_grad(), twice_differentiable():
+            return torch.func.vmap(f, in_dims=(None, 0))(s0, self.coords)
 
     def _differentiable_jet(self) -> Jet:
         """First-derivative jet of the model at ``coords`` (which require grad) built with

@@ -58,7 +58,8 @@ class Problem(InverseProblem, ABC):
         variants: the allowed values of the ``variant`` constructor argument.
         mixed_derivatives: mixed second derivatives the residual uses, as name pairs (the
             jets engine then propagates them; others fall back to autograd).
-        residual_order: the highest derivative order in the residual (1 or 2).
+        residual_order: the highest derivative order in the residual (orders above 2 through
+            ``Derivatives.dn``).
         constrained_terms: the loss terms that :meth:`output_transform` satisfies exactly.
         test_shape: points per axis of the default test grid (one int per coordinate).
         linear: True when every residual (PDE and conditions) is affine in the solution and

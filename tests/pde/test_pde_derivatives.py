@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+from kanpde.models import KAN
 from kanpde.pde import make_derivatives
 
 
@@ -231,3 +232,40 @@ def test_derivatives_inside_no_grad_equal_those_outside(engine):
     for a, b in zip(have, want, strict=True):
         torch.testing.assert_close(a, b.detach(), rtol=1e-13, atol=1e-13)
     assert float(want[1].detach().abs().max()) > 0
+
+
+@pytest.mark.parametrize("engine", ["autograd", "func"])
+def test_higher_derivatives_match_analytic_formulas(engine):
+    p = _points()
+    x, y, t = p[:, 0:1], p[:, 1:2], p[:, 2:3]
+    u = make_derivatives(Analytic(), p, ("x", "y", "t"), engine=engine)
+    s, c, e = torch.sin(x), torch.cos(x), torch.exp(2 * y)
+    cat = lambda a, b: torch.cat([a, b], dim=1)  # noqa: E731
+    torch.testing.assert_close(u.dn("x", 3), cat(-c * e * t, 0 * x), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(u.dn("x", 4), cat(s * e * t, 0 * x), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(u.dn("y", 4), cat(16 * s * e * t, 0 * x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(u.dn("y", 3), cat(8 * s * e * t, 6 * x**2), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(u.dn("x", 2), u.d2("x"), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(u.dn("t", 1), u.d("t"), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="derivative order"):
+        u.dn("x", 0)
+
+
+def test_fourth_derivative_of_a_kan_agrees_across_engines_and_trains():
+    """The jets engine's fourth derivative (reverse passes over its twice-differentiable
+    jet) equals autograd's and func's, parameter gradients included."""
+    torch.manual_seed(0)
+    net = KAN([2, 4, 2], grid_size=5, spline_order=5).double()
+    p = _points()[:, :2]
+    vals, grads = {}, {}
+    for engine in ("autograd", "jets", "func"):
+        d4 = make_derivatives(net, p, ("x", "t"), engine=engine).dn("x", 4)
+        vals[engine] = d4.detach()
+        params = [q for q in net.parameters() if q.requires_grad]
+        gs = torch.autograd.grad(d4.sum(), params, allow_unused=True)
+        grads[engine] = torch.cat([torch.zeros_like(q).flatten() if g is None else g.flatten()
+                                   for q, g in zip(params, gs, strict=True)])
+    assert float(vals["autograd"].abs().max()) > 1e-3
+    for engine in ("jets", "func"):
+        torch.testing.assert_close(vals[engine], vals["autograd"], rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(grads[engine], grads["autograd"], rtol=1e-9, atol=1e-9)
