@@ -33,7 +33,7 @@ from kanpde.results import read_run
 
 #: the tasks kanpde has, in PINNacle's order
 TASKS = ("poisson2d_c", "poisson2d_cg", "heat2d_vc", "heat2d_ms", "heat2d_cg", "ns2d_c",
-         "ns2d_cg", "wave1d_c", "heat_nd", "heat_inv")
+         "ns2d_cg", "wave1d_c", "heat_nd", "heat_inv", "ks")
 MODELS = ("kan", "mlp")
 
 
@@ -61,6 +61,7 @@ PUBLISHED: dict[str, Published] = {
     "wave1d_c": Published("Wave1d-C", 5.88e-1, 9.79e-2, "NTK"),
     "heat_nd": Published("HNd", 3.61e-1, 3.00e-1, "MultiAdam"),
     "heat_inv": Published("HInv", 1.57e0, 5.09e-2, "LRA"),
+    "ks": Published("KS", 1.01e0, 9.57e-1, "LRA"),
 }
 
 

@@ -215,6 +215,9 @@ class Derivatives:
             elif n == 2:
                 return self.d2(name)
             else:
+                tape = active_tape()
+                if tape is not None:
+                    tape.mark_unsupported(f"derivative of order {n} along {name!r} by autograd")
                 lower = (torch.stack([self._second_row(c, j)[:, c] for j in range(self.dim_out)],
                                      dim=1) if n == 3 else self.dn(name, n - 1))
                 with torch.enable_grad():

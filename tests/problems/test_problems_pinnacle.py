@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from kanpde.problems.pinnacle.chaotic import KuramotoSivashinsky
 from kanpde.problems.pinnacle.evolution import Heat2dMS, HeatND, Wave1dC
 from kanpde.problems.pinnacle.heat_inverse import HeatInverse
 from kanpde.problems.pinnacle.plates import Poisson2dC, Poisson2dCG
@@ -205,3 +206,29 @@ def test_heat_inverse_truth_satisfies_every_term_and_data_carry_the_noise():
     assert 0.09 < float(r.std()) < 0.11 and abs(float(r.mean())) < 0.01
     with pytest.raises(ValueError, match="problem.n_data"):
         HeatInverse(n_data=0)
+
+
+def test_kuramoto_sivashinsky_residual_and_reference():
+    """The residual against the analytic derivatives of u = sin(x) e^{-t}
+    (u_t = -u, u_xx = -u, u_xxxx = u); the reference starts at the initial value."""
+    p = KuramotoSivashinsky(reference_dt=1e-4, use_cache=False)
+
+    class Wave(torch.nn.Module):
+        def forward(self, x):
+            return torch.sin(x[:, :1]) * torch.exp(-x[:, 1:2])
+
+    pts = p.sample_points("sobol", 256, 64, seed=0)
+    for engine in ("autograd", "func"):
+        r = p.pointwise(Wave(), {"residual": pts["residual"]}, engine=engine)["residual"]
+        x, t = pts["residual"][:, :1], pts["residual"][:, 1:2]
+        u = torch.sin(x) * torch.exp(-t)
+        want = -u + p.alpha * u * torch.cos(x) * torch.exp(-t) - p.beta * u + p.gamma * u
+        torch.testing.assert_close(r.detach(), want, rtol=1e-11, atol=1e-11)
+    coords, u_ref = p.test_set()
+    assert coords.shape == (256 * 101, 2) and u_ref.shape == (256 * 101, 1)
+    first = coords[:, 1] == 0
+    np.testing.assert_allclose(u_ref[first, 0], np.cos(coords[first, 0]) * (1 + np.sin(
+        coords[first, 0])), atol=1e-13)
+    assert np.all(np.isfinite(u_ref)) and np.abs(u_ref).max() > 2
+    with pytest.raises(ValueError, match="problem.reference_modes"):
+        KuramotoSivashinsky(reference_modes=300)
