@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kanpde.pde.reference.fem import evaluate, find_triangles, plate_mesh, screened_poisson
+from kanpde.pde.reference.fem import evaluate, find_cells, plate_mesh, screened_poisson
 
 HOLES = ((0.3, 0.3, 0.1), (-0.3, 0.3, 0.1), (0.3, -0.3, 0.15), (-0.25, -0.3, 0.1))
 
@@ -49,4 +49,4 @@ def test_curved_nodes_lie_on_the_circles_and_points_are_located():
                    for cx, cy, r in HOLES], axis=0)
     assert np.all(on_square | (dist < 1e-12))
     with pytest.raises(ValueError, match="outside the mesh"):
-        find_triangles(mesh.doflocs[:, : mesh.nvertices], mesh.t, np.array([[0.9, 0.9]]))
+        find_cells(mesh.doflocs[:, : mesh.nvertices], mesh.t, np.array([[0.9, 0.9]]))

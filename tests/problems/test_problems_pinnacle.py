@@ -11,6 +11,7 @@ from kanpde.problems.pinnacle.chaotic import KuramotoSivashinsky
 from kanpde.problems.pinnacle.evolution import Heat2dMS, HeatND, Wave1dC
 from kanpde.problems.pinnacle.heat_inverse import HeatInverse
 from kanpde.problems.pinnacle.plates import Poisson2dC, Poisson2dCG
+from kanpde.problems.pinnacle.solid import Poisson3dCG
 
 from kanpde.pde import ExactSolution, HardConstraint
 
@@ -232,3 +233,28 @@ def test_kuramoto_sivashinsky_residual_and_reference():
     assert np.all(np.isfinite(u_ref)) and np.abs(u_ref).max() > 2
     with pytest.raises(ValueError, match="problem.reference_modes"):
         KuramotoSivashinsky(reference_modes=300)
+
+
+def test_poisson3d_cg_residual_domain_and_normals():
+    """A constant c has residual k(z)^2 c - f (k = 8 below z = 1/2, 10 above); points lie in
+    the cube outside the balls, boundary normals are unit and point out of the domain."""
+    p = Poisson3dCG(use_cache=False)
+    pts = p.sample_points("sobol", 2048, 1024, seed=0)
+    x = pts["residual"]
+
+    class Constant(torch.nn.Module):
+        def forward(self, z):
+            return torch.full_like(z[:, :1], 0.5)
+
+    r = p.pointwise(Constant(), {"residual": x}, engine="autograd")["residual"].detach()
+    k = torch.where(x[:, 2:3] < 0.5, 8.0, 10.0).double()
+    f = p.source(x[:, 0:1], x[:, 1:2], x[:, 2:3])
+    torch.testing.assert_close(r, k**2 * 0.5 - f, rtol=1e-12, atol=1e-12)
+    xn = x.numpy()
+    assert np.all((xn >= 0) & (xn <= 1))
+    for cx, cy, cz, rad in p.balls:
+        assert np.all(np.linalg.norm(xn - [cx, cy, cz], axis=1) > rad)
+    b = pts["boundary"][:, :3].numpy()
+    n = p.condition("boundary").surface.normals(b)
+    np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-12)
+    assert np.all(p.shape.contains(b - 1e-3 * n) & ~p.shape.contains(b + 1e-3 * n))

@@ -92,17 +92,18 @@ def screened_poisson(mesh: MeshTri2, mu: float, k2: float, source: PointFunction
 
 def probes(basis: Basis, points: np.ndarray) -> sp.csr_matrix:
     """The sparse matrix ``(n, N)`` that evaluates a finite-element function (its ``N``
-    degrees of freedom) at points ``(n, 2)`` of the domain.
+    degrees of freedom) at points ``(n, d)`` of the domain (``d`` = 2 or 3).
 
-    Each point's element is found on the straight-sided mesh (whose triangles contain the
-    curved ones' part of the domain: an arc bounding a hole bulges into the triangle), then
+    Each point's element is found on the straight-sided mesh (whose simplices contain the
+    curved ones' part of the domain: an arc or a sphere bounding a hole bulges into the
+    straight element), then
     the isoparametric map is inverted there and the basis evaluated (what scikit-fem's
     ``probes`` does on affine meshes).
     """
-    x = np.asarray(points, dtype=np.float64).T  # (2, n)
+    x = np.asarray(points, dtype=np.float64).T  # (d, n)
     mesh = basis.mesh
-    cells = find_triangles(mesh.doflocs[:, : mesh.nvertices], mesh.t, x.T)
-    ref = basis.mapping.invF(x[:, :, None], tind=cells)
+    cells, start = locate(mesh.doflocs[:, : mesh.nvertices], mesh.t, x.T)
+    ref = _inverse_map(basis, x, cells, start.T)
     rows, cols, vals = [], [], []
     for k in range(basis.Nbfun):
         vals.append(np.asarray(basis.elem.gbasis(basis.mapping, ref, k, tind=cells)[0])[:, 0])
@@ -112,37 +113,70 @@ def probes(basis: Basis, points: np.ndarray) -> sp.csr_matrix:
                          shape=(x.shape[1], basis.N))
 
 
+def _inverse_map(basis: Basis, x: np.ndarray, cells: np.ndarray, start: np.ndarray
+                 ) -> np.ndarray:
+    """Reference coordinates ``(d, n, 1)`` of points ``x`` ``(d, n)`` in ``cells`` by Newton's
+    method on the element map, from the straight simplex's coordinates ``start``
+    (exact for affine elements, within ``O(h)`` of the answer for curved ones)."""
+    ref = start[:, :, None].copy()
+    target = x[:, :, None]
+    for _ in range(30):
+        step = np.einsum("ijkl,jkl->ikl", basis.mapping.invDF(ref, cells),
+                         target - basis.mapping.F(ref, cells))
+        ref = ref + step
+        if np.abs(step).max() < 1e-13:
+            return ref
+    raise FloatingPointError("the inverse element map did not converge (a degenerate element)")
+
+
 def evaluate(basis: Basis, u: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The finite-element function with degrees of freedom ``u`` at points ``(n, 2)``."""
+    """The finite-element function with degrees of freedom ``u`` at points ``(n, d)``."""
     return probes(basis, points) @ u
 
 
-def find_triangles(p: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The index of a triangle ``t`` ``(3, M)`` (vertices ``p`` ``(2, V)``) containing each
-    point ``x`` ``(n, 2)``, among the ``k`` with the nearest centroids (k = 8, then 64):
-    ``(n,)``; ValueError for a point outside the mesh."""
-    corners = p[:, t]  # (2, 3, M)
+def find_cells(p: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The index of a simplex of ``t`` ``(d + 1, M)`` (vertices ``p`` ``(d, V)``: triangles in
+    2-D, tetrahedra in 3-D) containing each point ``x`` ``(n, d)``, among the ``k`` with the
+    nearest centroids (k = 8, then 64), by barycentric coordinates: ``(n,)``; ValueError for a
+    point outside the mesh."""
+    return locate(p, t, x)[0]
+
+
+def locate(p: np.ndarray, t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`find_cells` and the reference coordinates of each point in its straight
+    simplex (``(n, d)``: the coefficients of the edges from the simplex's first vertex)."""
+    dim = p.shape[0]
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"points must have shape (n, {dim}), got {x.shape}")
+    corners = p[:, t]  # (d, d + 1, M)
+    origin = corners[:, 0, :]  # (d, M)
+    edges = np.transpose(corners[:, 1:, :] - origin[:, None, :], (2, 0, 1))  # (M, d, d)
+    det = np.linalg.det(edges)
+    inverse = np.zeros_like(edges)
+    good = np.abs(det) > 1e-14 * np.abs(det).max()
+    inverse[good] = np.linalg.inv(edges[good])
     tree = cKDTree(corners.mean(axis=1).T)
     cells = np.full(len(x), -1)
+    ref = np.zeros(x.shape)
     for k in (8, 64):
         todo = np.flatnonzero(cells < 0)
         if len(todo) == 0:
             break
         _, cand = tree.query(x[todo], k=min(k, t.shape[1]))
         cand = cand.reshape(len(todo), -1)  # (n, k)
-        a, b, c = (corners[:, i, :][:, cand] for i in range(3))  # (2, n, k)
-        q = x[todo].T[:, :, None]
-        det = (b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1])
-        s1 = ((q[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (q[1] - a[1])) / det
-        s2 = ((b[0] - a[0]) * (q[1] - a[1]) - (q[0] - a[0]) * (b[1] - a[1])) / det
+        rel = x[todo][:, None, :] - origin.T[cand]  # (n, k, d)
+        lam = np.einsum("nkij,nkj->nki", inverse[cand], rel)  # (n, k, d)
         tol = 1e-10
-        inside = (s1 >= -tol) & (s2 >= -tol) & (1 - s1 - s2 >= -tol)
+        inside = (np.all(lam >= -tol, axis=2) & (1 - lam.sum(axis=2) >= -tol)
+                  & good[cand])
         found = inside.any(axis=1)
-        cells[todo[found]] = cand[found, inside[found].argmax(axis=1)]
+        pick = inside[found].argmax(axis=1)
+        cells[todo[found]] = cand[found, pick]
+        ref[todo[found]] = lam[found, pick]
     if np.any(cells < 0):
         first = x[np.flatnonzero(cells < 0)[0]]
         raise ValueError(f"{int((cells < 0).sum())} points lie outside the mesh (first: {first})")
-    return cells
+    return cells, ref
 
 
 @contextmanager
