@@ -27,7 +27,8 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
         overrides += ["problem._target_=custom_problem.Poisson1D", "model.widths=[1,5,1]"]
     if problem in ("kovasznay", "ns2d_c", "ns2d_cg"):  # three output fields (u, v, p)
         overrides += ["model.widths=[2,5,3]"]
-    if problem in ("poisson_nd", "poisson3d_cg", "heat2d_ms", "heat2d_cg", "heat2d_vc"):  # three coordinates
+    three = ("poisson_nd", "poisson3d_cg", "heat2d_ms", "heat2d_cg", "heat2d_vc")
+    if problem in three:  # three coordinates
         overrides += ["model.widths=[3,5,1]"]
     if problem == "heat_inv":  # (x, y, t) -> (u, a)
         overrides += ["model.widths=[3,5,2]"]
