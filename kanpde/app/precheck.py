@@ -131,7 +131,7 @@ def _hydra_error(exc: Exception, overrides: list[str]) -> ConfigError:
     return ConfigError(f"{quoted.group(1) if quoted else 'overrides'}: {text}")
 
 
-def _compose(conf: Path, overrides: list[str]) -> dict[str, Any]:
+def compose_config(conf: Path, overrides: list[str]) -> dict[str, Any]:
     """The composed config of ``overrides`` as a plain dict, ``hydra`` node unresolved."""
     GlobalHydra.instance().clear()
     try:
@@ -168,7 +168,8 @@ def sweep_jobs(conf: Path, overrides: list[str]) -> list[list[str]] | None:
     command_line = basic_sweep({}, assigned)
     if command_line is None:
         return None
-    params = OmegaConf.select(_compose(conf, fixed + command_line[0])["hydra"], "sweeper.params")
+    hydra_node = compose_config(conf, fixed + command_line[0])["hydra"]
+    params = OmegaConf.select(hydra_node, "sweeper.params")
     params = OmegaConf.to_container(params) if OmegaConf.is_config(params) else {}
     jobs = basic_sweep(params, assigned)
     return None if jobs is None else [fixed + job for job in jobs]
@@ -192,7 +193,7 @@ def precheck(argv: list[str], conf: Path) -> tuple[dict[str, Any], Plan] | None:
 def _precheck(overrides: list[str], multirun: bool, conf: Path
               ) -> tuple[dict[str, Any], Plan] | None:
     if not multirun:
-        cfg = _compose(conf, overrides)
+        cfg = compose_config(conf, overrides)
         hydra_node = cfg.pop("hydra")
         composed = copy.deepcopy(cfg)
         plan = validate(cfg)
@@ -222,7 +223,7 @@ def check_sweep(conf: Path, overrides: list[str]) -> list[tuple[list[str], Plan]
     sweep_dir = None
     plans = []
     for job in jobs:
-        cfg = _compose(conf, job)
+        cfg = compose_config(conf, job)
         hydra_node = cfg.pop("hydra")
         try:
             plans.append((job, validate(copy.deepcopy(cfg), check_device=False)))

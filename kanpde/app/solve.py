@@ -15,7 +15,7 @@ from kanpde.models import count_parameters
 from kanpde.models.backbone import backbone, grid_size_of
 from kanpde.models.kan.edges import edge_functions
 from kanpde.results import write_run
-from kanpde.train import Trainer, distributed
+from kanpde.train import Monitor, Trainer, distributed
 
 log = logging.getLogger("kanpde")
 
@@ -49,10 +49,10 @@ def inverse_record(problem, result) -> tuple[dict[str, float], dict[str, Any], d
     return final, attrs, extra
 
 
-def solve(plan: Plan, run_dir: Path, config_yaml: str) -> str:
+def solve(plan: Plan, run_dir: Path, config_yaml: str, monitor: Monitor | None = None) -> str:
     """Train the plan (:func:`kanpde.app.assemble.build`), write ``run_dir/run.h5`` (its
     config: ``config_yaml``, the plan's resolved config as YAML) and the figures; return the
-    run status."""
+    run status. ``monitor`` sees every history row and may stop the run ("pruned")."""
     cfg = plan.config
     problem, model, sampler, train_cfg = plan.problem, plan.model, plan.sampler, plan.train
     device, dtype = plan.device, plan.dtype
@@ -70,7 +70,7 @@ def solve(plan: Plan, run_dir: Path, config_yaml: str) -> str:
     )
     trainer = Trainer(
         problem, model, sampler, train_cfg, seed=cfg["seed"], engine=cfg["derivatives"],
-        device=device, dtype=dtype, run_dir=run_dir,
+        device=device, dtype=dtype, run_dir=run_dir, monitor=monitor,
     )
     t0 = time.perf_counter()
     result = trainer.fit()

@@ -38,6 +38,7 @@ from kanpde.core.atomic import write_text
 from kanpde.report.figures import study_figures
 from kanpde.report.groups import Group, group_runs
 from kanpde.report.runs import METRICS, BadRun, RunSummary, find_run_files, load_runs
+from kanpde.report.search import is_search, report_search
 from kanpde.report.sweeps import MissingRun, find_missing
 from kanpde.report.tables import (
     markdown_table,
@@ -208,6 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     args = parser.parse_args(argv)
 
+    if len(args.paths) == 1 and is_search(args.paths[0]):  # a kanpde-tune search folder
+        try:
+            files = report_search(args.paths[0], args.out, figures=not args.no_figures)
+        except FileNotFoundError as exc:
+            print(f"kanpde-report: {exc}", file=sys.stderr)
+            return 2
+        for f in files:
+            print(f)
+        return 0
     try:
         report = build_report(args.paths, metric=args.metric)
     except FileNotFoundError as exc:

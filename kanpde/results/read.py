@@ -62,7 +62,7 @@ class RunRecord:
 
     @property
     def status(self) -> str:
-        """The run status ("completed" | "diverged" | "interrupted" | "running")."""
+        """The run status ("completed" | "diverged" | "interrupted" | "pruned" | "running")."""
         return str(self.attrs["status"])
 
     @property

@@ -6,7 +6,7 @@ Layout (``n`` evaluation points, ``dim_in`` coordinates, ``dim_out`` solution co
     /                 attrs: config (resolved YAML text), schema_version, kanpde_version,
                       versions (JSON text: python, torch, numpy, scipy, h5py, platform),
                       device, dtype, seed, n_params, wall_time_s,
-                      status ("completed" | "diverged" | "interrupted" | "running"),
+                      status ("completed" | "diverged" | "interrupted" | "pruned" | "running"),
                       message, problem, model, plus any extra scalar / string attrs
                       (a solve adds output_names "u,v,p" for named fields, and for inverse
                       problems coef_<name>_true / _initial, data_points, data_source)
@@ -48,7 +48,7 @@ from kanpde.core.version import __version__
 
 SCHEMA_VERSION = 1
 
-ALLOWED_STATUS: tuple[str, ...] = ("completed", "diverged", "interrupted", "running")
+ALLOWED_STATUS: tuple[str, ...] = ("completed", "diverged", "interrupted", "pruned", "running")
 
 #: Root attributes the caller must pass in ``attrs`` (``config`` comes from ``config_yaml``;
 #: ``kanpde_version``, ``versions`` and ``message`` are filled in when absent).

@@ -3,7 +3,7 @@
 from kanpde.train.config import ConfigError, GridSchedule, Phase, Resample, TrainConfig
 from kanpde.train.distributed import Comm, PeerLost, init_from_env
 from kanpde.train.loop.checkpoint import load_checkpoint, save_checkpoint
-from kanpde.train.loop.state import TrainResult
+from kanpde.train.loop.state import Monitor, TrainResult
 from kanpde.train.loop.trainer import Trainer
 from kanpde.train.metrics import error_metrics
 
@@ -15,6 +15,7 @@ __all__ = [
     "Phase",
     "Resample",
     "TrainConfig",
+    "Monitor",
     "TrainResult",
     "Trainer",
     "error_metrics",

@@ -3,6 +3,7 @@ objects of one ``fit()``, and what a finished (or stopped) run returns."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import numpy as np
 
 from kanpde.train.collocation import Collocation
 from kanpde.train.evaluation import TestSet
+
+#: called with each history row; a returned message stops the run ("pruned")
+Monitor = Callable[[dict[str, float]], "str | None"]
 
 
 def initial_state() -> dict[str, Any]:
@@ -41,7 +45,7 @@ class Run:
 class TrainResult:
     """What a finished (or stopped) run leaves: status, history, final metrics, prediction."""
 
-    status: str  # "completed" | "diverged" | "interrupted"
+    status: str  # "completed" | "diverged" | "interrupted" | "pruned"
     message: str
     history: dict[str, np.ndarray]
     final: dict[str, float]

@@ -50,7 +50,7 @@ from kanpde.train.loop.first_order import first_order_step
 from kanpde.train.loop.grid_events import apply_grid_events, has_grid
 from kanpde.train.loop.guard import Snapshot, healthy
 from kanpde.train.loop.history import append_row
-from kanpde.train.loop.state import Run, TrainResult, initial_state
+from kanpde.train.loop.state import Monitor, Run, TrainResult, initial_state
 from kanpde.train.loop.stopping import StopSignal, out_of_time
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
 from kanpde.train.setup import check_against_problem, make_balancer
@@ -76,6 +76,8 @@ class Trainer:
         run_dir: where checkpoints go (None: no checkpoints, no resume).
         comm: the ranks of a data-parallel run (default: the initialised process group,
             else a single process).
+        monitor: called with each history row (every evaluation, rank 0); a returned
+            message stops the run with status "pruned" (a hyperparameter search's pruner).
     """
 
     def __init__(
@@ -91,8 +93,12 @@ class Trainer:
         dtype: torch.dtype = torch.float64,
         run_dir: Path | None = None,
         comm: distributed.Comm | None = None,
+        monitor: Monitor | None = None,
     ) -> None:
+        self.monitor = monitor
         self.comm = comm if comm is not None else distributed.current()
+        if monitor is not None and self.comm.distributed:
+            raise ValueError("a monitor (hyperparameter search) needs a single-process run")
         self.n_shards = distributed.resolve_shards(config.shards, self.comm.world_size)
         self.problem = problem
         self.device = torch.device(device)
@@ -227,6 +233,8 @@ class Trainer:
             self.balancer.after_step(self._last_pointwise, colloc.points["residual"])
             good = Snapshot(self.trained, opt, self.balancer)
             self._advance(run, loss, terms, lr, opt)
+            if run.status != "completed":  # stopped by the monitor
+                break
         return opt
 
     def _rollback(self, run: Run, good: Snapshot, opt, phase: Phase, loss: float,
@@ -359,6 +367,10 @@ class Trainer:
                 "step %d  loss %.3e  rel_l2 %.3e  G=%s%s", st["step"], st["last_loss"],
                 metrics["rel_l2"], row["grid_size"], coefs,
             )
+            stop = self.monitor(dict(row)) if self.monitor is not None else None
+            if stop and run.status == "completed" and st["step"] < self.cfg.total_steps:
+                run.status, run.message = "pruned", str(stop)
+                log.info("stopped: %s", stop)
         return metrics
 
     # ----------------------------------------------------------------- checkpoint

@@ -1,0 +1,1 @@
+"""Hyperparameter search with Optuna (``kanpde-tune``): presets, the study, its trials."""
