@@ -72,7 +72,8 @@ def plate_mesh(lo: Sequence[float], hi: Sequence[float], holes: Sequence[Disk],
 def screened_poisson(mesh: MeshTri2, mu: float, k2: float, source: PointFunction,
                      boundary_value: PointFunction) -> tuple[Basis, np.ndarray]:
     """P2 solution of ``-mu lap u + k2 u = f``, ``u = g`` on the boundary: ``(basis, dofs)``."""
-    basis = Basis(mesh, ElementTriP2())
+    with quiet():  # scikit-fem logs every basis at INFO
+        basis = Basis(mesh, ElementTriP2())
 
     @BilinearForm
     def a(u, v, w):

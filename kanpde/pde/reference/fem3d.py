@@ -76,7 +76,8 @@ def box_mesh(lo: Sequence[float], hi: Sequence[float], balls: Sequence[BallSpec]
 def neumann_screened_poisson(mesh: MeshTet2, k2: PointFunction, source: PointFunction,
                              rtol: float = 1e-11) -> tuple[Basis, np.ndarray]:
     """P2 solution of ``-lap u + k2 u = f``, ``du/dn = 0``: ``(basis, dofs)``."""
-    basis = Basis(mesh, ElementTetP2())
+    with quiet():  # scikit-fem logs every basis at INFO
+        basis = Basis(mesh, ElementTetP2())
 
     @BilinearForm
     def a(u, v, w):

@@ -34,8 +34,9 @@ def heat_robin(mesh: MeshTri2, alpha: float, target: PointFunction, u0: float,
     scale = max(1.0, float(np.abs(times).max()))
     if np.any(np.abs(steps * dt - times) > 1e-9 * scale) or np.any(steps < 0):
         raise ValueError(f"output times must be non-negative multiples of dt = {dt}")
-    basis = Basis(mesh, ElementTriP2())
-    facets = FacetBasis(mesh, ElementTriP2(), facets=mesh.boundary_facets())
+    with quiet():  # scikit-fem logs every basis at INFO
+        basis = Basis(mesh, ElementTriP2())
+        facets = FacetBasis(mesh, ElementTriP2(), facets=mesh.boundary_facets())
 
     @BilinearForm
     def mass(u, v, w):

@@ -67,8 +67,9 @@ def navier_stokes(mesh: MeshTri, nu: float, velocity: VectorFunction,
 
     ``walls(x)`` ``(2, n) -> (n,)`` bool selects the boundary points where the velocity is
     given; ``pressure_nodes(x)`` the pressure nodes set to 0."""
-    ub = Basis(mesh, ElementVector(ElementTriP2()), intorder=4)
-    pb = Basis(mesh, ElementTriP1(), intorder=4)
+    with quiet():  # scikit-fem logs every basis at INFO
+        ub = Basis(mesh, ElementVector(ElementTriP2()), intorder=4)
+        pb = Basis(mesh, ElementTriP1(), intorder=4)
 
     @BilinearForm
     def viscous(u, v, w):
