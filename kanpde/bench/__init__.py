@@ -10,11 +10,13 @@ against L-BFGS, KAN against MLP, on the four benchmark problems at equal time bu
 ``inverse`` (PDE coefficients recovered from noisy observations), ``gn_scaling`` (seconds per
 step and peak memory of every Gauss-Newton solver, Adam and L-BFGS against the parameter and
 point counts, with fitted growth exponents), ``pinnacle`` (PINNacle benchmark tasks: KAN and a
-matched MLP under the same optimizer and budget, beside PINNacle's published errors).
+matched MLP under the same optimizer and budget, beside PINNacle's published errors),
+``tuned`` (every model family tuned by ``kanpde-tune`` with the same trial budget on the
+compare study's problems, best settings retrained on fresh seeds, beside the untuned study).
 Benchmarks print figures; tests never assert timings.
 """
 
 SUITES = ("models", "jets", "contraction", "poisson", "distributed", "gauss_newton", "inverse",
-          "gn_scaling", "pinnacle")
+          "gn_scaling", "pinnacle", "tuned")
 
 __all__ = ["SUITES"]

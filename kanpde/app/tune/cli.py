@@ -59,10 +59,13 @@ def prepare(argv: list[str], conf: Path) -> tuple[Search, dict, Path, str]:
     if any(a in ("-m", "--multirun") or a.startswith("hydra") for a in overrides):
         raise ConfigError("kanpde-tune: a search runs its own trials; no -m or hydra.* "
                           "overrides (set search.dir for the folder)")
-    cfg = compose_config(conf, overrides)
+    preset = load_preset(conf, names[0], search_overrides)
+    base = preset.get("overrides") if isinstance(preset, dict) else None
+    base = base if isinstance(base, list) and all(isinstance(o, str) for o in base) else []
+    cfg = compose_config(conf, base + overrides)
     cfg.pop("hydra", None)
     plan = validate(cfg)  # the base config builds
-    search = parse_search(names[0], load_preset(conf, names[0], search_overrides), cfg)
+    search = parse_search(names[0], preset, cfg)
     problem = getattr(plan.problem, "name", type(plan.problem).__name__.lower())
     model = str(cfg["model"].get("_target_", "model")).rsplit(".", 1)[-1].lower()
     study_name = f"{search.name}-{problem}-{model}"

@@ -9,6 +9,8 @@ A preset is the ``search`` node of the composed config::
     objective: auto            # auto (rel_l2 where the problem has a reference, else loss)
                                # | rel_l2 | loss
     dir: null                  # the search folder (null: results/searches/<study name>)
+    overrides: []              # solve overrides the search starts from (before the command
+                               # line's), e.g. [experiment=compare, model=siren]
     params:                    # config keys (dotted; list items by index) -> distribution
       model.grid_size: {type: int, low: 3, high: 12}
       train.lr: {type: float, low: 1.0e-4, high: 1.0e-1, log: true}
@@ -32,7 +34,7 @@ PRUNERS = ("median", "halving", "none")
 OBJECTIVES = ("auto", "rel_l2", "loss")
 TYPES = ("float", "int", "categorical")
 SEARCH_KEYS = ("trials", "sampler", "seed", "pruner", "objective", "dir", "params",
-               "startup_trials", "warmup_steps")
+               "startup_trials", "warmup_steps", "overrides")
 _MISSING = object()
 
 
@@ -113,6 +115,10 @@ def parse_search(name: str, node: Any, cfg: dict[str, Any]) -> Search:
         raise ConfigError("search.params: expected a non-empty mapping {config key: "
                           "distribution}")
     parsed = tuple(_param(str(k), v, cfg) for k, v in params.items())
+    base = node.get("overrides") or []
+    if not isinstance(base, list) or not all(isinstance(o, str) and "=" in o for o in base):
+        raise ConfigError(f"search.overrides: expected a list of key=value overrides, got "
+                          f"{base!r}")
     directory = node.get("dir")
     if directory is not None and not isinstance(directory, str):
         raise ConfigError(f"search.dir: expected a path or null, got {directory!r}")

@@ -56,6 +56,7 @@ def storage_url(folder: Path) -> str:
 def open_study(search: Search, folder: Path, study_name: str) -> optuna.Study:
     """The study in ``folder/study.db``, created or loaded."""
     folder.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # kanpde logs each trial itself
     with warnings.catch_warnings():  # the heartbeat is marked experimental by Optuna
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         storage = RDBStorage(storage_url(folder), heartbeat_interval=HEARTBEAT_S,
@@ -96,7 +97,6 @@ def run_search(search: Search, cfg: dict[str, Any], folder: Path, study_name: st
         return study
     log.info("search %s: %d of %d trials finished, running %d more (storage %s)",
              study_name, done, search.trials, search.trials - done, folder / "study.db")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     while finished(study) < search.trials:
         study.optimize(lambda t: objective(t, search, cfg, folder), n_trials=1,
                        catch=(TrialFailed,))
