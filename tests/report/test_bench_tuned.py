@@ -3,7 +3,6 @@ seed, and tables it beside the untuned study."""
 
 from __future__ import annotations
 
-
 import optuna
 
 from kanpde.bench.tuned import main
