@@ -115,3 +115,22 @@ def test_every_search_preset_parses(name):
     search, cfg, folder, study = prepare([f"search={name}"], conf_dir())
     assert search.params and search.trials >= 1 and study.startswith(f"{name}-")
     assert not folder.exists() or (folder / "study.db").is_file()
+
+
+def test_two_processes_share_one_study(tmp_path):
+    """Two searches on one folder at once: one study, distinct trial numbers and folders,
+    together at least the requested count (each stops once the study holds it)."""
+    folder = tmp_path / "search"
+    cmd = [sys.executable, "-c", "from kanpde.app.tune.cli import console; console()",
+           *SMOKE, "search.trials=4", f"search.dir={folder}"]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+    trials = _study(folder).get_trials()
+    done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert 4 <= len(done) <= 5
+    dirs = [t.user_attrs["run_dir"] for t in trials]
+    assert len(set(dirs)) == len(dirs) == len({t.number for t in trials})

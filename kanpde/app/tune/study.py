@@ -17,7 +17,8 @@ or a config that does not build is a failed trial (with the reason as the user a
 (``kill -9``) is marked failed by the next process after the grace period, and does not count
 toward ``trials``; running the same command again continues the study until it holds
 ``trials`` finished trials (complete, pruned, or failed for a reason of their own). Several
-processes running the command on one folder share the study (SQLite's locking).
+processes running the command on one folder share the study (SQLite's locking); each stops
+once the study holds ``trials``, so together they may finish one more per extra process.
 """
 
 from __future__ import annotations
