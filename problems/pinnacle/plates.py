@@ -71,10 +71,7 @@ class Plate(Problem):
         return -u.laplacian() + self.k**2 * u.value - f  # (N, 1)
 
     def reference_at(self, coords: np.ndarray) -> np.ndarray:
-        params = {"version": SOLVER_VERSION, "task": self.name, "h": self.reference_h}
-        u = cached_at(f"pinnacle_{self.name}", params, coords,
-                      self.fem_solution(self.reference_h), self.use_cache)
-        return u.reshape(-1, 1)
+        return fem_reference(self, coords)
 
     def fem_solution(self, h: float) -> Callable[[np.ndarray], np.ndarray]:
         """The finite-element solution on a mesh of size ``h``, as a function of points."""
@@ -122,6 +119,15 @@ class Poisson2dCG(Plate):
         m1, m2 = self.mu
         return self.amplitude * (m1**2 + x**2 + m2**2 + y**2) * lib.sin(m1 * PI * x) * lib.sin(
             m2 * PI * y)
+
+
+def fem_reference(problem, coords: np.ndarray) -> np.ndarray:
+    """``problem.fem_solution(problem.reference_h)`` at ``coords`` ``(n, d)``, cached under the
+    task name, the mesh size and :data:`SOLVER_VERSION`: ``(n, 1)``."""
+    params = {"version": SOLVER_VERSION, "task": problem.name, "h": problem.reference_h}
+    u = cached_at(f"pinnacle_{problem.name}", params, coords,
+                  problem.fem_solution(problem.reference_h), problem.use_cache)
+    return u.reshape(-1, 1)
 
 
 def _on_rectangle(lo: Sequence[float], hi: Sequence[float]) -> Callable[[np.ndarray], np.ndarray]:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
+from kanpde.problems.pinnacle.plates import fem_reference
 from torch import Tensor
 
 from kanpde.pde import (
@@ -34,12 +35,10 @@ from kanpde.pde import (
     Problem,
     check_positive,
 )
-from kanpde.pde.reference import cached_at
 from kanpde.pde.reference.fem import evaluate
 from kanpde.pde.reference.fem3d import box_mesh, neumann_screened_poisson
 
 PI = math.pi
-SOLVER_VERSION = 1
 
 
 class Poisson3dCG(Problem):
@@ -76,10 +75,7 @@ class Poisson3dCG(Problem):
         return -u.laplacian() + k**2 * u.value - f  # (N, 1)
 
     def reference_at(self, coords: np.ndarray) -> np.ndarray:
-        params = {"version": SOLVER_VERSION, "task": self.name, "h": self.reference_h}
-        u = cached_at(f"pinnacle_{self.name}", params, coords,
-                      self.fem_solution(self.reference_h), self.use_cache)
-        return u.reshape(-1, 1)
+        return fem_reference(self, coords)
 
     def fem_solution(self, h: float) -> Callable[[np.ndarray], np.ndarray]:
         """The finite-element solution on a mesh of size ``h``, as a function of points
