@@ -72,6 +72,8 @@ def test_killed_search_continues_to_the_requested_count(tmp_path):
     trials = _study(folder).get_trials()
     done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(done) == 3
+    suggested = [tuple(sorted(t.params.items())) for t in trials if t.params]
+    assert len(set(suggested)) == len(suggested)  # the resumed sampler draws new points
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING,
                            TrialState.FAIL) for t in trials)
 

@@ -62,9 +62,6 @@ def open_study(search: Search, folder: Path, study_name: str) -> optuna.Study:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         storage = RDBStorage(storage_url(folder), heartbeat_interval=HEARTBEAT_S,
                              grace_period=GRACE_S)
-    sampler: optuna.samplers.BaseSampler = (
-        optuna.samplers.TPESampler(seed=search.seed, n_startup_trials=search.startup_trials)
-        if search.sampler == "tpe" else optuna.samplers.RandomSampler(seed=search.seed))
     pruner: optuna.pruners.BasePruner = {
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=search.startup_trials,
                                                       n_warmup_steps=search.warmup_steps),
@@ -72,8 +69,21 @@ def open_study(search: Search, folder: Path, study_name: str) -> optuna.Study:
             min_early_stopping_rate=0),
         "none": optuna.pruners.NopPruner,
     }[search.pruner]()
-    return optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
-                               pruner=pruner, direction="minimize", load_if_exists=True)
+    study = optuna.create_study(study_name=study_name, storage=storage,
+                                sampler=make_sampler(search, 0), pruner=pruner,
+                                direction="minimize", load_if_exists=True)
+    existing = len(study.get_trials(deepcopy=False))
+    if existing:  # a resumed study: a fresh stream of suggestions, not the first ones again
+        study.sampler = make_sampler(search, existing)
+    return study
+
+
+def make_sampler(search: Search, offset: int) -> optuna.samplers.BaseSampler:
+    """The preset's sampler, seeded with ``search.seed + offset``."""
+    seed = search.seed + offset
+    if search.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=search.startup_trials)
+    return optuna.samplers.RandomSampler(seed=seed)
 
 
 def finished(study: optuna.Study) -> int:
