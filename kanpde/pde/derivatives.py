@@ -204,16 +204,12 @@ class Derivatives:
         forward-mode derivatives of ``s -> g(x + s e_name)`` per point. Cached."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"derivative order must be an integer >= 1, got {n!r}")
-        if n == 1:
-            return self.d(name)
-        if n == 2 and self.engine != "func":
-            return self.d2(name)
+        if n <= 2:
+            return self.d(name) if n == 1 else self.d2(name)
         c = self._index(name)
         if (c, n) not in self._higher:
             if self.engine == "func":
                 self._higher[(c, n)] = self._func_directional(c, n)
-            elif n == 2:
-                return self.d2(name)
             else:
                 tape = active_tape()
                 if tape is not None:
