@@ -4,7 +4,7 @@ The public API, re-exported here (each name is loaded from its module on first u
 ``import kanpde`` and reading results with :mod:`kanpde.results` do not load torch):
 
     models   KAN, MLP, SIREN, FourierMLP, ScaledModel, Embedded, PeriodicEmbedding,
-             FourierEmbedding, Jet, count_parameters, match_width
+             FourierEmbedding, Fields, Jet, count_parameters, match_width
     pde      Problem, Box, Disk, Polygon, Ball, Cuboid, SpaceTime, Boundary, make_sampler,
              make_derivatives, HardConstraint, Observations,
              load_observations, generate_observations
@@ -22,7 +22,8 @@ from kanpde.core.version import __version__
 
 #: public name -> the module that defines it
 API: dict[str, str] = {
-    **dict.fromkeys(("KAN", "MLP", "SIREN", "Embedded", "FourierEmbedding", "FourierMLP", "Jet",
+    **dict.fromkeys(("KAN", "MLP", "SIREN", "Embedded", "Fields", "FourierEmbedding",
+                     "FourierMLP", "Jet",
                      "PeriodicEmbedding", "ScaledModel", "count_parameters", "match_width"),
                     "kanpde.models"),
     **dict.fromkeys(("Ball", "Boundary", "Box", "Cuboid", "Disk", "HardConstraint",

@@ -25,6 +25,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 
+from kanpde.app.field_networks import field_names, with_fields
 from kanpde.app.study_rules import apply_study_rules
 from kanpde.core.dtypes import DTYPES
 from kanpde.core.errors import ConfigError
@@ -174,7 +175,8 @@ def assemble_model(cfg: dict[str, Any], problem, embedded: tuple[list, int] | No
     net = construct(cfg["model"], "model", **extra)
     for emb in reversed(embeddings):
         net = Embedded(emb, net)
-    model = ScaledModel(net, problem.domain.lo, problem.domain.hi)
+    model = with_fields(cfg, problem, ScaledModel(net, problem.domain.lo, problem.domain.hi),
+                        construct)
     if cfg.get("hard_constraint", False):
         if not problem.has_output_transform:
             raise ConfigError(
@@ -273,11 +275,14 @@ def build(cfg: dict[str, Any]) -> Plan:
     cfg = apply_study_rules(cfg, embedded[1])
     train_cfg = TrainConfig.from_dict(_train_dict(cfg, problem))
     widths = list(cfg["model"].get("widths") or [])
-    if widths and (widths[0] != problem.dim_in or widths[-1] != problem.dim_out):
+    fields = field_names(cfg, problem)
+    dim_out = problem.dim_out - len(fields)
+    if widths and (widths[0] != problem.dim_in or widths[-1] != dim_out):
+        beside = f" (beside the field networks of {', '.join(fields)})" if fields else ""
         raise ConfigError(
             f"model.widths: {widths} must start with the problem's input dimension "
             f"{problem.dim_in} ({', '.join(problem.names)}) and end with its output dimension "
-            f"{problem.dim_out}"
+            f"{dim_out}{beside}"
         )
     model = assemble_model(cfg, problem, embedded)
     sampler = construct(cfg["sampler"], "sampler")

@@ -2,8 +2,8 @@
 that every composition of ``conf/solve.yaml`` is checked against.
 
     solve_schema    the top level (:class:`SolveSchema`): seed, device, dtype, derivatives,
-                    figures, embedding, hard_constraint, data, learn, match, the groups, and
-                    ``train``: :class:`kanpde.train.TrainConfig` itself (phases, grid, ...)
+                    figures, embedding, hard_constraint, data, learn, fields, match, the
+                    groups, and ``train``: :class:`kanpde.train.TrainConfig` itself
 
 ``conf/solve.yaml`` lists the schema first in its defaults, so the defaults are the
 dataclasses' (one set, in Python: ``conf/train/default.yaml`` sets nothing) and an unknown or
@@ -82,6 +82,7 @@ class SolveSchema:
     hard_constraint: bool = False
     data: DataSchema = field(default_factory=DataSchema)
     learn: Any = None  # learnable PDE coefficients and initial guesses, {name: value}
+    fields: Any = None  # separate networks for outputs, {output name: model node (+ inputs)}
     match: Optional[MatchSchema] = None  # noqa: UP045 (a study's parameter matching)
 
 

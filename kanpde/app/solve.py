@@ -62,11 +62,12 @@ def solve(plan: Plan, run_dir: Path, config_yaml: str, monitor: Monitor | None =
     if comm.distributed:
         log.info("data-parallel: %d processes, %s shards of the collocation points",
                  comm.world_size, train_cfg.shards or comm.world_size)
+    fields = "".join(f" + {name}: {type(backbone(net)).__name__} {list(net.widths)}"
+                     for name, net in getattr(model, "fields", {}).items())
     log.info(
-        "%s | %s %s (%d parameters) | %s %s | derivatives=%s | %s",
+        "%s | %s %s%s (%d parameters) | %s %s | derivatives=%s | %s",
         type(problem).__name__, type(backbone(model)).__name__, cfg["model"].get("widths"),
-        n_params,
-        device, cfg["dtype"], cfg["derivatives"], run_dir,
+        fields, n_params, device, cfg["dtype"], cfg["derivatives"], run_dir,
     )
     trainer = Trainer(
         problem, model, sampler, train_cfg, seed=cfg["seed"], engine=cfg["derivatives"],

@@ -15,6 +15,7 @@ from kanpde.models.bases.factory import BASES, make_basis
 from kanpde.models.bases.rbf import RBFBasis
 from kanpde.models.compiled import CompiledModel
 from kanpde.models.embedding import Embedded, FourierEmbedding, PeriodicEmbedding
+from kanpde.models.fields import Fields
 from kanpde.models.fourier import FourierMLP
 from kanpde.models.kan.layer import KANLayer
 from kanpde.models.kan.network import KAN
@@ -26,6 +27,7 @@ from kanpde.models.siren import SIREN
 __all__ = [
     "Embedded",
     "FourierEmbedding",
+    "Fields",
     "PeriodicEmbedding",
     "ACTIVATIONS",
     "BASES",

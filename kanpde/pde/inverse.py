@@ -1,6 +1,7 @@
 """The inverse-problem side of a :class:`~kanpde.pde.Problem`: observations as a loss term and
 learnable coefficients (a base class the Problem inherits; it holds no state of its own
-beyond ``learned``, the coefficients made trainable)."""
+beyond ``learned``, the coefficients made trainable), and the outputs a separate field
+network may supply (``field_inputs``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ class InverseProblem:
 
     learnable: tuple[str, ...] = ()
     learned: Coefficients | None = None
+    #: ``{output name: coordinate names}``: outputs that a separate network of those
+    #: coordinates may supply (the config's ``fields``: a coefficient field ``a(x, y)``
+    #: learned beside ``u(x, y, t)``, :mod:`kanpde.app.field_networks`)
+    field_inputs: Mapping[str, tuple[str, ...]] = {}
 
     def coef(self, name: str) -> float | Tensor:
         """Coefficient ``name``: its learned value (a 0-dim tensor, see :meth:`learn`) or

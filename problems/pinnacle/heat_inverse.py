@@ -16,9 +16,11 @@ the term ``data``. The coefficient is known on the spatial boundary: the term
 ``coefficient`` (``a = a_true`` for ``x, y = +-1``, every ``t``). Terms: ``residual``,
 ``coefficient``, ``data``.
 
-The coefficient is a learned field, the second output of the solver network, as in
-PINNacle's benchmark runs (one network with two outputs; ``a`` is then free to vary in
-``t``, and the equation and the data drive it to the stationary truth). Test set: the
+The coefficient is a learned field: by default the second output of the solver network, as
+in PINNacle's benchmark runs (one network with two outputs; ``a`` is then free to vary in
+``t``, and the equation and the data drive it to the stationary truth); with the config's
+``fields: {a: ...}`` its own network of ``(x, y)`` (``field_inputs``), stationary by
+construction (``experiment=heat_inv_field``). Test set: the
 41 x 41 x 11 grid; rel_l2 pools ``u`` and ``a`` (PINNacle's L2RE does the same). PINNacle
 draws its observation points from a file it ships and its noise unseeded; here both are drawn
 from ``data_seed`` (same law, different sample).
@@ -44,6 +46,7 @@ class HeatInverse(Problem):
 
     name = "heat_inv"
     output_names = ("u", "a")
+    field_inputs = {"a": ("x", "y")}
     test_shape = (41, 41, 11)
 
     def __init__(self, n_data: int = 2500, noise: float = 0.1, data_seed: int = 0,

@@ -1,7 +1,8 @@
 """The layer tape: per-point parameter Jacobians of output jets equal autograd's, row by row.
 
 For every model family (KAN on each basis, adapted grids, pruned edges, the fused native and
-the PyTorch contractions; MLP, SIREN, Fourier MLP; embeddings and input scaling in front) a
+the PyTorch contractions; MLP, SIREN, Fourier MLP; embeddings and input scaling in front;
+a solver network beside a field network of some inputs) a
 pointwise functional ``r_q = f(u, u', u'')`` of the output jet is differentiated two ways:
 from the tape (one backward pass to the recorded outputs, then the closed-form blocks) and by
 autograd, one row at a time. float64, tolerance 1e-10 relative to the largest entry.
@@ -23,6 +24,7 @@ from kanpde.models import (
     PeriodicEmbedding,
     ScaledModel,
 )
+from kanpde.models.fields import Fields
 from kanpde.models.tape import Tape, jacobian, linear_jet, linear_parameters, tangent
 
 F64 = torch.float64
@@ -65,6 +67,11 @@ MODELS = {
                                      KAN([3, 3, 2], grid_size=4, seed=0, dtype=F64)),
     "fourier_emb_mlp": lambda: Embedded(FourierEmbedding(2, 3, seed=0).to(F64),
                                         MLP([8, 4, 2], seed=0, dtype=F64)),
+    "fields_kan": lambda: Fields(KAN([2, 3, 1], grid_size=4, seed=0, dtype=F64),
+                                 {"a": (KAN([1, 3, 1], grid_size=3, seed=1, dtype=F64), [1])}, 2),
+    "fields_mlp": lambda: Fields(MLP([2, 4, 1], seed=0, dtype=F64),
+                                 {"a": (ScaledModel(MLP([1, 3, 1], seed=1, dtype=F64), [-1.0],
+                                                    [1.0]), [0])}, 2),
 }
 
 
