@@ -30,3 +30,17 @@ def test_bad_arguments_are_refused():
         pinnacle.main(["--tasks", "navier"])
     with pytest.raises(SystemExit):
         pinnacle.main(["--models", "kan,transformer"])
+
+
+def test_a_field_task_gives_the_mlp_run_an_mlp_field_network(tmp_path):
+    import yaml
+
+    from kanpde.results import read_run
+
+    args = ["--tasks", "heat_inv_field", "--models", "mlp", "--quick", "--out", str(tmp_path)]
+    assert pinnacle.main(args) == 0
+    run = read_run(tmp_path / "heat_inv_field" / "mlp-s0" / "run.h5")
+    cfg = yaml.safe_load(run.config)
+    assert run.attrs["status"] == "completed" and run.attrs["model"] == "MLP"
+    assert cfg["fields"]["a"] == {"_target_": "kanpde.models.MLP", "widths": [2, 20, 20, 1]}
+    assert cfg["model"]["widths"][-1] == 1
