@@ -35,8 +35,12 @@ def backbone(model: nn.Module) -> nn.Module:
 
 
 def grid_size_of(model: nn.Module) -> int | None:
-    """The KAN grid size of ``model``'s backbone; None for other networks."""
-    g = getattr(backbone(model), "grid_size", None)
+    """The KAN grid size of ``model`` (as its wrappers forward it: a
+    :class:`~kanpde.models.Fields` model's first part that has one), else of its backbone;
+    None for networks without a grid."""
+    g = getattr(model, "grid_size", None)
+    if not isinstance(g, int):
+        g = getattr(backbone(model), "grid_size", None)
     return g if isinstance(g, int) else None
 
 

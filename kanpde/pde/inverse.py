@@ -1,13 +1,15 @@
 """The inverse-problem side of a :class:`~kanpde.pde.Problem`: observations as a loss term and
 learnable coefficients (a base class the Problem inherits; it holds no state of its own
-beyond ``learned``, the coefficients made trainable), and the outputs a separate field
-network may supply (``field_inputs``)."""
+beyond ``learned``, the coefficients made trainable, and the held-out observations of
+:meth:`InverseProblem.hold_out`), and the outputs a separate field network may supply
+(``field_inputs``)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
+import numpy as np
 from torch import Tensor
 
 from kanpde.pde.coefficients import Coefficients
@@ -54,6 +56,35 @@ class InverseProblem:
             )
         self.learned = Coefficients(initial)
         return self.learned
+
+    def hold_out(self, fraction: float, seed: int) -> dict[str, Observations]:
+        """Move ``round(fraction * n)`` random rows (at least one, never all) of every data
+        term out of its loss; returns ``{term: the held-out observations}``. A second call
+        returns the first call's split (the problem is split once).
+
+        Raises ValueError when the problem has no data term or a term has fewer than 2 rows."""
+        if getattr(self, "_held_out", None) is not None:
+            return self._held_out
+        data = [c for c in self.conditions if isinstance(c, DataCondition)]
+        if not data:
+            raise ValueError(f"{type(self).__name__} has no observations (data term) to hold "
+                             "some out of")
+        rng = np.random.default_rng(seed)
+        held = {}
+        for cond in data:
+            obs = cond.observations
+            k = min(max(round(fraction * obs.n), 1), obs.n - 1)
+            if k < 1:
+                raise ValueError(f"the data term {cond.name!r} has {obs.n} observation(s); "
+                                 "holding some out needs at least 2")
+            idx = rng.permutation(obs.n)
+            out, keep = np.sort(idx[:k]), np.sort(idx[k:])
+            held[cond.name] = Observations(obs.x[out], obs.u[out], obs.components,
+                                           source=f"{obs.source} (held out: {k})")
+            cond.observations = Observations(obs.x[keep], obs.u[keep], obs.components,
+                                             source=f"{obs.source} (fitted: {obs.n - k})")
+        self._held_out = held
+        return held
 
     def add_observations(self, obs: Observations, name: str = "data",
                          weight: float = 1.0) -> DataCondition:

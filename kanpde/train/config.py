@@ -319,6 +319,9 @@ class TrainConfig:
     edge_samples: int = 101
     shards: int | None = None  # collocation shards; None: one per process (world size)
     compile: bool = False  # torch.compile the model's passes in the loss (kanpde.models.compiled)
+    # > 0: that fraction of every data term's observations is held out of the loss; the run
+    # ends with the parameters of the lowest held-out misfit (kanpde.train.loop.validation)
+    validation: float = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -357,6 +360,9 @@ class TrainConfig:
             _positive(self.shards, f"{key}.shards", integer=True)
         if not isinstance(self.compile, bool):
             raise ConfigError(f"{key}.compile: expected true or false, got {self.compile!r}")
+        if not (isinstance(self.validation, int | float) and 0 <= self.validation < 1):
+            raise ConfigError(f"{key}.validation: the held-out fraction of the observations "
+                              f"must lie in [0, 1), got {self.validation!r}")
         gn = [i for i, p in enumerate(self.phases) if p.optimizer == "gauss_newton"]
         if gn and self.sparsity.active:
             raise ConfigError(

@@ -24,6 +24,12 @@ def check_against_problem(config: TrainConfig, problem, model: nn.Module) -> Non
             f"this problem's terms are {list(problem.terms)}"
         )
     name = type(problem).__name__
+    if config.validation and not any(getattr(c, "kind", "") == "data"
+                                     for c in problem.conditions):
+        raise ConfigError(
+            f"train.validation: holds out observations, and {name} has none (no data term); "
+            "add observations (data.n, data.file) or set it to 0"
+        )
     if config.causal.enabled and not getattr(problem.domain, "time_name", None):
         raise ConfigError(
             f"train.causal.enabled: causal training weights time slabs, and {name} has no "

@@ -4,7 +4,9 @@ Loss (per step): ``L = sum_t w_t * mean(r_t^2)`` over the problem's terms ``t`` 
 residual and each condition), with ``w_t`` the problem's loss weights overridden by
 ``train.loss_weights`` (plus the KAN sparsity penalty when ``train.sparsity`` is on). Each
 phase runs its optimizer for its number of steps; the global step counts across phases.
-Evaluation on the test set every ``eval_every`` steps fills the history; a checkpoint every
+Evaluation on the test set every ``eval_every`` steps fills the history (with
+``train.validation``, also the misfit of held-out observations, and the run ends with the
+parameters where it was lowest: :mod:`.validation`); a checkpoint every
 ``checkpoint_every`` steps (and at the end, or on SIGTERM) lets ``resume=True`` continue to
 the same final state as an uninterrupted run.
 
@@ -52,11 +54,13 @@ from kanpde.train.loop.guard import Snapshot, healthy
 from kanpde.train.loop.history import append_row
 from kanpde.train.loop.state import Monitor, Run, TrainResult, initial_state
 from kanpde.train.loop.stopping import StopSignal, out_of_time
+from kanpde.train.loop.validation import HeldOut
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
 from kanpde.train.setup import check_against_problem, make_balancer
 from kanpde.train.sparsity import sparsity_penalty
 
 SUBSAMPLE_KEY = 0x5342  # keeps Gauss-Newton subsample seeds apart from the point draws
+HOLD_KEY = 0x484F  # seeds the split of held-out observations
 
 log = logging.getLogger("kanpde.train")
 
@@ -128,6 +132,9 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._last_pointwise: dict[str, torch.Tensor] = {}
         check_against_problem(config, problem, self.model)
+        # held-out observations (before the balancer and the points see the data terms)
+        self.held_out = HeldOut(problem, config.validation, derived_seed(self.seed, HOLD_KEY),
+                                self.device, self.dtype) if config.validation else None
         self.balancer = make_balancer(problem, config, self.comm)
         self.comm.broadcast_module(self.trained)  # replicas start equal
         self.grid = config.grid.resolved(config.total_steps)  # a ladder made explicit
@@ -304,6 +311,16 @@ class Trainer:
         st = run.st
         if not st["history"] or st["history"]["step"][-1] != st["step"]:
             self._record(run, None)
+        best = st.get("best")
+        if self.held_out is not None and best is not None and best["step"] != st["step"]:
+            self._restore_model(best["model"], best["grid_size"])
+            if self.coefficients is not None and best["coefficients"] is not None:
+                self.coefficients.load_state_dict(best["coefficients"])
+            note = (f"ended with the parameters of step {best['step']} (lowest held-out "
+                    f"misfit {best['val_data']:.3e})")
+            run.message = f"{run.message}; {note}" if run.message else note
+            if self.comm.is_main:
+                log.info(note)
         if self.comm.is_main:
             metrics, u_pred = evaluate(self.model, self.problem, run.test, self.engine,
                                        self.cfg.eval_batch)
@@ -356,6 +373,9 @@ class Trainer:
         }
         for t in self.problem.terms:
             row[f"loss_{t}"] = st["last_terms"].get(t, float("nan"))
+        if self.held_out is not None:  # every rank: the replicas keep the same best
+            row["val_data"] = self.held_out.misfit(self.model)
+            HeldOut.keep_best(st, row["val_data"], self.model, self.coefficients)
         row.update(self.balancer.log_row())
         if self.coefficients is not None:
             row.update({f"coef_{k}": v for k, v in self.coefficients.values().items()})
@@ -363,6 +383,7 @@ class Trainer:
         append_row(st["history"], row)
         if self.comm.is_main:
             coefs = "".join(f"  {k[5:]}={v:.6g}" for k, v in row.items() if k.startswith("coef_"))
+            coefs += f"  val_data {row['val_data']:.3e}" if "val_data" in row else ""
             log.info(
                 "step %d  loss %.3e  rel_l2 %.3e  G=%s%s", st["step"], st["last_loss"],
                 metrics["rel_l2"], row["grid_size"], coefs,
