@@ -141,7 +141,8 @@ def table(rows: dict[tuple[str, str], tuple[float, list[float]]], base: dict,
             mean = float(np.nanmean(errs)) if np.isfinite(errs).any() else math.nan
             old = base.get((SUMMARY_NAMES[p], SUMMARY_NAMES[f]), math.nan)
             tag = f"[{done}]" if done >= asked else f"[partial: {done} of {asked}]"
-            cells.append(f"{mean:.2e} ({best:.2e}) {tag} / {old:.2e}")
+            mean_s = f"{mean:.2e}" if errs else "not retrained"
+            cells.append(f"{mean_s} ({best:.2e}) {tag} / {old:.2e}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

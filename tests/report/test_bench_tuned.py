@@ -33,3 +33,6 @@ def test_a_search_short_of_its_trials_is_marked_partial():
     counts = {("heat", "kan"): (3, 5), ("heat", "mlp"): (1, 5)}
     text = table(rows, {("Heat", "KAN"): 7e-8}, counts, ["kan", "mlp"], ["heat"])
     assert "| Heat | 3.00e-06 (1.00e-06) [partial: 3 of 5] / 7.00e-08 | not run (1 of 5 " in text
+    unretrained = table({("heat", "kan"): (1e-6, [])}, {}, {("heat", "kan"): (5, 5)}, ["kan"],
+                        ["heat"])
+    assert "| Heat | not retrained (1.00e-06) [5] / nan |" in unretrained
