@@ -73,10 +73,10 @@ class InverseProblem:
         held = {}
         for cond in data:
             obs = cond.observations
-            k = min(max(round(fraction * obs.n), 1), obs.n - 1)
-            if k < 1:
+            if obs.n < 2:
                 raise ValueError(f"the data term {cond.name!r} has {obs.n} observation(s); "
                                  "holding some out needs at least 2")
+            k = min(max(round(fraction * obs.n), 1), obs.n - 1)
             idx = rng.permutation(obs.n)
             out, keep = np.sort(idx[:k]), np.sort(idx[k:])
             held[cond.name] = Observations(obs.x[out], obs.u[out], obs.components,

@@ -311,11 +311,10 @@ class Trainer:
         st = run.st
         if not st["history"] or st["history"]["step"][-1] != st["step"]:
             self._record(run, None)
-        best = st.get("best")
-        if self.held_out is not None and best is not None and best["step"] != st["step"]:
-            self._restore_model(best["model"], best["grid_size"])
-            if self.coefficients is not None and best["coefficients"] is not None:
-                self.coefficients.load_state_dict(best["coefficients"])
+        best = st.get("best")  # kept when observations are held out
+        if best is not None and best["step"] != st["step"]:
+            self._match_grid(best["grid_size"])
+            self.trained.load_state_dict(best["state"])
             note = (f"ended with the parameters of step {best['step']} (lowest held-out "
                     f"misfit {best['val_data']:.3e})")
             run.message = f"{run.message}; {note}" if run.message else note
@@ -375,7 +374,7 @@ class Trainer:
             row[f"loss_{t}"] = st["last_terms"].get(t, float("nan"))
         if self.held_out is not None:  # every rank: the replicas keep the same best
             row["val_data"] = self.held_out.misfit(self.model)
-            HeldOut.keep_best(st, row["val_data"], self.model, self.coefficients)
+            HeldOut.keep_best(st, row["val_data"], self.trained, grid_size_of(self.model))
         row.update(self.balancer.log_row())
         if self.coefficients is not None:
             row.update({f"coef_{k}": v for k, v in self.coefficients.values().items()})
@@ -428,10 +427,14 @@ class Trainer:
             log.info("resumed from %s at step %d", run.ckpt, run.st["step"])
 
 
-    def _restore_model(self, state: dict[str, torch.Tensor], grid_size: int | None) -> None:
+    def _match_grid(self, grid_size: int | None) -> None:
+        """Give the model's KAN grid ``grid_size`` intervals (the shapes a state was saved in)."""
         if grid_size is not None and grid_size_of(self.model) != grid_size:
             with torch.no_grad():
                 self.model.extend_grid(grid_size)
+
+    def _restore_model(self, state: dict[str, torch.Tensor], grid_size: int | None) -> None:
+        self._match_grid(grid_size)
         self.model.load_state_dict(state)
         self.model.to(self.device, self.dtype)
 

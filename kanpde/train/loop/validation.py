@@ -14,15 +14,12 @@ noisy data a least-squares solver otherwise ends fitting the noise.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-
-from kanpde.models.backbone import grid_size_of
 
 
 class HeldOut:
@@ -57,15 +54,13 @@ class HeldOut:
         return total / sum(d.numel() for _, _, d in self.parts)
 
     @staticmethod
-    def keep_best(st: dict[str, Any], value: float, model: nn.Module,
-                  coefficients: nn.Module | None) -> None:
-        """Store the parameters in ``st["best"]`` when ``value`` is the lowest so far."""
+    def keep_best(st: dict[str, Any], value: float, trained: nn.Module,
+                  grid_size: int | None) -> None:
+        """Store ``trained``'s state (model and learned coefficients) in ``st["best"]`` when
+        ``value`` is the lowest so far."""
         best = st.get("best")
         if not math.isfinite(value) or (best is not None and value >= best["val_data"]):
             return
-        st["best"] = {
-            "val_data": value, "step": st["step"], "grid_size": grid_size_of(model),
-            "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-            "coefficients": None if coefficients is None
-            else copy.deepcopy(coefficients.state_dict()),
-        }
+        st["best"] = {"val_data": value, "step": st["step"], "grid_size": grid_size,
+                      "state": {k: v.detach().cpu().clone()
+                                for k, v in trained.state_dict().items()}}
