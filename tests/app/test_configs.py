@@ -30,7 +30,7 @@ def test_every_problem_builds(compose_cfg, problem, monkeypatch):
     three = ("poisson_nd", "poisson3d_cg", "heat2d_ms", "heat2d_cg", "heat2d_vc")
     if problem in three:  # three coordinates
         overrides += ["model.widths=[3,5,1]"]
-    if problem == "heat_inv":  # (x, y, t) -> (u, a)
+    if problem in ("heat_inv", "gray_scott"):  # (x, y, t) -> (u, a) or (u, v)
         overrides += ["model.widths=[3,5,2]"]
     if problem == "heat_nd":  # five space coordinates and time
         overrides += ["model.widths=[6,5,1]"]

@@ -44,3 +44,20 @@ def test_a_field_task_gives_the_mlp_run_an_mlp_field_network(tmp_path):
     assert run.attrs["status"] == "completed" and run.attrs["model"] == "MLP"
     assert cfg["fields"]["a"] == {"_target_": "kanpde.models.MLP", "widths": [2, 20, 20, 1]}
     assert cfg["model"]["widths"][-1] == 1
+
+
+def test_gray_scott_row_adds_the_error_of_v_alone(tmp_path):
+    """GS's overall L2RE is 9.5e-2 for the trivial u = 1, v = 0; its row adds v's own error,
+    computed from the run's test-set arrays."""
+    from kanpde.results import read_run
+
+    args = ["--tasks", "gray_scott", "--models", "kan", "--quick", "--out", str(tmp_path),
+            "--table", str(tmp_path / "table.md")]
+    assert pinnacle.main(args) == 0
+    folder = tmp_path / "gray_scott" / "kan-s0"
+    rec = read_run(folder / "run.h5")
+    want = float(((rec.eval["u_pred"][:, 1] - rec.eval["u_ref"][:, 1]) ** 2).sum() ** 0.5
+                 / (rec.eval["u_ref"][:, 1] ** 2).sum() ** 0.5)
+    assert pinnacle.result(folder, 1)["rel_l2_output"] == pytest.approx(want, rel=1e-12)
+    row = [r for r in (tmp_path / "table.md").read_text().splitlines() if r.startswith("| GS")]
+    assert len(row) == 1 and f"v alone {want:.2e}" in row[0]

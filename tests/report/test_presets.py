@@ -14,7 +14,7 @@ from kanpde.models import count_parameters
 
 PRESETS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 SWEEPS = {"compare": 48, "grid_sweep": 27, "grid_sweep_mlp": 8, "lshape": 6, "paper_poisson": 6,
-          "pinnacle": 24}
+          "pinnacle": 26}
 
 
 def _trained_count(plan) -> int:
