@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from kanpde.pde.reference.spectral import etdrk4_coefficients
+from kanpde.pde.reference.spectral import etdrk4_coefficients, etdrk4_steps
 
 Field = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -75,8 +75,7 @@ def gray_scott(
     lin = np.stack([-eps[0] * k2 - b, -eps[1] * k2 - d])  # (2, N, N/2 + 1)
     per_out = max(1, math.ceil(t_end / (n_out - 1) / dt * (1 - 1e-12)))
     h = t_end / ((n_out - 1) * per_out)
-    e, e2, q, f1, f2, f3 = (c.reshape(lin.shape)
-                            for c in etdrk4_coefficients(lin.ravel(), h))
+    coefficients = tuple(c.reshape(lin.shape) for c in etdrk4_coefficients(lin.ravel(), h))
     feed = np.zeros(lin.shape[1:])
     feed[0, 0] = b * modes * modes  # F[b]: the constant's zero mode (numpy scaling)
 
@@ -93,25 +92,10 @@ def gray_scott(
     out[0] = fields0
     for i in range(1, n_out):
         with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported below
-            w = _steps(w, per_out, nonlin, e, e2, q, f1, f2, f3)
+            w = etdrk4_steps(w, per_out, nonlin, coefficients)
             out[i] = np.fft.irfft2(w, s=(modes, modes))
         if not np.isfinite(out[i]).all():
             raise FloatingPointError(f"Gray-Scott solve produced non-finite values by t = "
                                      f"{i * t_end / (n_out - 1):g}; reduce dt")
     return x, np.linspace(0.0, t_end, n_out), out
 
-
-def _steps(w: np.ndarray, n: int, nonlin: Callable[[np.ndarray], np.ndarray],
-           e: np.ndarray, e2: np.ndarray, q: np.ndarray, f1: np.ndarray, f2: np.ndarray,
-           f3: np.ndarray) -> np.ndarray:
-    """``n`` ETDRK4 steps (Cox & Matthews' four stages) of the coefficients ``w``."""
-    for _ in range(n):
-        nw = nonlin(w)
-        a = e2 * w + q * nw
-        na = nonlin(a)
-        c = e2 * w + q * na
-        nc = nonlin(c)
-        s = e2 * a + q * (2 * nc - nw)
-        ns = nonlin(s)
-        w = e * w + nw * f1 + 2 * (na + nc) * f2 + ns * f3
-    return w

@@ -169,19 +169,34 @@ def etdrk4_periodic(
     out = np.empty((n_out, modes))
     out[0] = np.asarray(u0(x), dtype=np.float64)
     for i in range(1, n_out):
-        for _ in range(per_out):
-            nv = nonlin(v)
-            a = e2 * v + q * nv
-            na = nonlin(a)
-            b = e2 * v + q * na
-            nb = nonlin(b)
-            c = e2 * a + q * (2 * nb - nv)
-            nc = nonlin(c)
-            v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
+        v = etdrk4_steps(v, per_out, nonlin, (e, e2, q, f1, f2, f3))
         out[i] = np.fft.irfft(v, n=modes)
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{what} solve produced non-finite values")
     return x, np.linspace(0.0, t_end, n_out), out
+
+
+def etdrk4_steps(
+    v: np.ndarray,
+    n: int,
+    nonlin: Callable[[np.ndarray], np.ndarray],
+    coefficients: tuple[np.ndarray, ...],
+) -> np.ndarray:
+    """``n`` ETDRK4 steps (Cox & Matthews' four stages) of ``v_t = L v + N(v)`` from the
+    Fourier coefficients ``v`` (any shape; ``nonlin(v)`` returns ``N(v)`` of the same shape),
+    with ``coefficients = (E, E2, Q, f1, f2, f3)`` of :func:`etdrk4_coefficients` broadcast
+    to ``v``."""
+    e, e2, q, f1, f2, f3 = coefficients
+    for _ in range(n):
+        nv = nonlin(v)
+        a = e2 * v + q * nv
+        na = nonlin(a)
+        b = e2 * v + q * na
+        nb = nonlin(b)
+        c = e2 * a + q * (2 * nb - nv)
+        nc = nonlin(c)
+        v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
+    return v
 
 
 def initial_coefficients(
