@@ -67,6 +67,8 @@ class Problem(InverseProblem, ABC):
             (what Gauss-Newton's variable projection needs).
         output_names: names of the output components (e.g. ("u", "v", "p")), used by figures;
             empty: ``u`` or ``u[j]``.
+        scored_outputs: the output columns the test metrics score (None: all; a mixed
+            formulation's auxiliary outputs are not part of the solution).
         learnable: names of the scalar coefficients (float attributes) that :meth:`learn`
             may make trainable; the residual reads them through :meth:`coef`.
     """
@@ -79,6 +81,7 @@ class Problem(InverseProblem, ABC):
     test_shape: tuple[int, ...] | None = None
     linear: bool = False
     output_names: tuple[str, ...] = ()
+    scored_outputs: tuple[int, ...] | None = None
 
     def __init__(
         self,
@@ -90,11 +93,8 @@ class Problem(InverseProblem, ABC):
         default_loss_weights: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(domain, Domain):
-            raise ValueError(
-                "domain must be a kanpde.pde.Domain (a Box, a planar Shape, a Solid, a "
-                "SpaceTime), got "
-                f"{type(domain).__name__}"
-            )
+            raise ValueError("domain must be a kanpde.pde.Domain (a Box, a planar Shape, a Solid, "
+                             f"a SpaceTime), got {type(domain).__name__}")
         self.geometry: Domain = domain
         # a domain that is not its bounding box (a shape, a solid with holes): its test points
         # are the grid points of its bounds inside it

@@ -63,8 +63,9 @@ def evaluate(
     engine: str,
     batch: int,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics (rel_l2, mse, max_abs and rel_h1 where the exact gradient is known) and the
-    prediction ``(n, dim_out)`` on the test set. Non-finite predictions give NaN metrics."""
+    """Metrics (rel_l2, mse, max_abs and rel_h1 where the exact gradient is known) of the
+    problem's ``scored_outputs`` (all outputs by default) and the prediction ``(n, dim_out)``
+    on the test set. Non-finite predictions give NaN metrics."""
     was_training = model.training
     model.eval()
     try:
@@ -80,4 +81,9 @@ def evaluate(
         if test.grad_ref is not None:
             metrics["rel_h1"] = nan
         return metrics, u_pred
-    return error_metrics(u_pred, test.u_ref, grad_pred, test.grad_ref), u_pred
+    cols = getattr(problem, "scored_outputs", None)
+    if cols is None:
+        return error_metrics(u_pred, test.u_ref, grad_pred, test.grad_ref), u_pred
+    cols = list(cols)
+    grads = [None if g is None else g[:, :, cols] for g in (grad_pred, test.grad_ref)]
+    return error_metrics(u_pred[:, cols], test.u_ref[:, cols], *grads), u_pred

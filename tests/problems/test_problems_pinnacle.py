@@ -235,6 +235,35 @@ def test_kuramoto_sivashinsky_residual_and_reference():
         KuramotoSivashinsky(reference_modes=300)
 
 
+def test_kuramoto_sivashinsky_mixed_variant():
+    """Outputs (u, w): against u = sin(x) e^{-t}, w = cos(x) the residual columns are
+    u_t + alpha u u_x + beta w + gamma w_xx and w - u_xx; the reference's second column is
+    u_xx (u0'' at t = 0) and only u is scored."""
+    p = KuramotoSivashinsky(variant="mixed", reference_dt=1e-4, use_cache=False)
+    assert p.dim_out == 2 and p.residual_order == 2 and p.scored_outputs == (0,)
+
+    class Pair(torch.nn.Module):
+        def forward(self, x):
+            return torch.cat([torch.sin(x[:, :1]) * torch.exp(-x[:, 1:2]),
+                              torch.cos(x[:, :1])], dim=1)
+
+    x = p.sample_points("sobol", 256, 64, seed=0)["residual"]
+    xx, t = x[:, :1], x[:, 1:2]
+    u = torch.sin(xx) * torch.exp(-t)
+    first = -u + p.alpha * u * torch.cos(xx) * torch.exp(-t) + (p.beta - p.gamma) * torch.cos(xx)
+    want = torch.cat([first, torch.cos(xx) + u], dim=1)
+    r = p.pointwise(Pair(), {"residual": x}, engine="autograd")["residual"].detach()
+    torch.testing.assert_close(r, want, rtol=1e-11, atol=1e-11)
+    coords, ref = p.test_set()
+    first_t = coords[:, 1] == 0
+    x0 = coords[first_t, 0]
+    np.testing.assert_allclose(ref[first_t, 1], -np.cos(x0) - 2 * np.sin(2 * x0), atol=1e-10)
+    direct = KuramotoSivashinsky(reference_dt=1e-4, use_cache=False).test_set()[1]
+    np.testing.assert_allclose(ref[:, :1], direct, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="variant"):
+        KuramotoSivashinsky(variant="weak")
+
+
 def test_poisson3d_cg_residual_domain_and_normals():
     """A constant c has residual k(z)^2 c - f (k = 8 below z = 1/2, 10 above); points lie in
     the cube outside the balls, boundary normals are unit and point out of the domain."""

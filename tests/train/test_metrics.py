@@ -59,3 +59,30 @@ def test_schedules():
     e = Phase(optimizer="adam", steps=10, schedule="exponential", final_lr_factor=0.01)
     assert scheduled_lr(e, 2.0, 5) == pytest.approx(2.0 * 0.1)
     assert scheduled_lr(Phase(optimizer="lbfgs"), 1e-3, 3) == 1.0
+
+
+def test_evaluation_scores_only_the_problems_scored_outputs():
+    """A mixed formulation's auxiliary output is predicted and stored but not scored: a model
+    exact in column 0 and wrong in column 1 has rel_l2 0 when only column 0 is scored."""
+    import torch
+
+    from kanpde.train.evaluation import TestSet, evaluate
+
+    coords = np.linspace(0, 1, 50)[:, None]
+    u_ref = np.concatenate([np.sin(coords), np.cos(coords)], axis=1)
+    test = TestSet(coords, u_ref, torch.from_numpy(coords), None)
+
+    class Half(torch.nn.Module):
+        def forward(self, x):
+            return torch.cat([torch.sin(x), torch.cos(x) + 1], dim=1)
+
+    class Scored:
+        names = ("x",)
+        scored_outputs = (0,)
+
+    class All(Scored):
+        scored_outputs = None
+
+    metrics, pred = evaluate(Half(), Scored(), test, "autograd", 16)
+    assert metrics["rel_l2"] == 0 and pred.shape == (50, 2)
+    assert evaluate(Half(), All(), test, "autograd", 16)[0]["rel_l2"] > 0.5
