@@ -11,6 +11,8 @@ input jet (what the derivative accessor seeds) and ``u = T(x, n)``, ``n = N(x)``
     u_a  = T_{x_a} + T_n n_a
     u_ab = T_{x_a x_b} + T_{x_a n} n_b + T_{x_b n} n_a + T_{nn} n_a n_b + T_n n_ab
 
+(for several outputs, output by output, with the products summed over the channels of ``n``)
+
 with the partial derivatives of the (cheap, pointwise) transform taken by autograd at
 ``(x, n)`` and ``n``'s jet from the network, so the parameter gradient flows through both.
 ``extend_grid``, ``update_grid`` and ``supports_grid_updates`` are forwarded to the wrapped
@@ -85,30 +87,30 @@ class HardConstraint(nn.Module):
             jet.d2.any()
         ):
             raise ValueError("HardConstraint.forward_jet needs the identity jet of its input")
-        if n.width != 1:
-            raise ValueError("HardConstraint.forward_jet supports one output channel")
+        m = n.width
         with torch.enable_grad():
             xl = x.detach().requires_grad_(True)
-            nv = n.value  # (N, 1), in the graph of the parameters
+            nv = n.value  # (N, m), in the graph of the parameters
             if not nv.requires_grad:
                 nv = nv.detach().requires_grad_(True)
-            u = self.problem.output_transform(xl, nv)  # (N, 1)
-            tx = _grad(u, xl)  # (N, C)
-            tn = _grad(u, nv)  # (N, 1)
-            txn = torch.stack([_grad(tx[:, a : a + 1], nv)[:, 0] for a in range(c)], 1)
-            tnn = _grad(tn, nv)  # (N, 1)
-            d1 = tx.unsqueeze(2) + tn.unsqueeze(1) * n.d1  # (N, C, 1)
-            rows = []
-            for p, (a, b) in enumerate(jet.pairs):
-                txx = _grad(tx[:, a : a + 1], xl)[:, b : b + 1]
-                rows.append(
-                    txx
-                    + txn[:, a : a + 1] * n.d1[:, b]
-                    + txn[:, b : b + 1] * n.d1[:, a]
-                    + tnn * n.d1[:, a] * n.d1[:, b]
-                    + tn * n.d2[:, p]
-                )
-            d2 = torch.stack(rows, 1) if rows else n.d2.new_zeros(x.shape[0], 0, 1)
+            u = self.problem.output_transform(xl, nv)  # (N, m)
+            d1s, d2s = [], []
+            for j in range(u.shape[1]):  # the chain rule, output by output
+                tx = _grad(u[:, j : j + 1], xl)  # (N, C)
+                tn = _grad(u[:, j : j + 1], nv)  # (N, m)
+                txn = torch.stack([_grad(tx[:, a : a + 1], nv) for a in range(c)], 1)  # (N,C,m)
+                tnn = torch.stack([_grad(tn[:, k : k + 1], nv) for k in range(m)], 1)  # (N,m,m)
+                d1s.append(tx + (n.d1 * tn.unsqueeze(1)).sum(2))  # (N, C)
+                rows = []
+                for p, (a, b) in enumerate(jet.pairs):
+                    na, nb = n.d1[:, a], n.d1[:, b]  # (N, m)
+                    rows.append(_grad(tx[:, a : a + 1], xl)[:, b]
+                                + (txn[:, a] * nb).sum(1) + (txn[:, b] * na).sum(1)
+                                + torch.einsum("nk,nkl,nl->n", na, tnn, nb)
+                                + (tn * n.d2[:, p]).sum(1))
+                d2s.append(torch.stack(rows, 1) if rows else x.new_zeros(x.shape[0], 0))
+            d1 = torch.stack(d1s, 2)  # (N, C, m)
+            d2 = torch.stack(d2s, 2)  # (N, P, m)
         return Jet(u, d1, d2, jet.pairs)
 
     def __getattr__(self, name: str) -> Any:

@@ -1,20 +1,43 @@
-"""Hard constraints: exact for an untrained network, and their jets equal nested autograd."""
+"""Hard constraints: exact for an untrained network, and their jets equal nested autograd
+(one output and several, coupled through the transform or not)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from kanpde.problems.allen_cahn import AllenCahn
+from kanpde.problems.pinnacle.chaotic import GrayScott
 from kanpde.problems.poisson import Poisson
 
 from kanpde.models import KAN, MLP, ScaledModel
 from kanpde.pde import HardConstraint, make_derivatives
 
-PROBLEMS = {"poisson": Poisson, "allen_cahn_dirichlet": lambda: AllenCahn(variant="dirichlet")}
+
+class Coupled(Poisson):
+    """Two outputs through a transform that mixes the network's channels nonlinearly (the
+    cross terms ``T_{x n_k}``, ``T_{n_k n_l}`` of the jet chain rule)."""
+
+    constrained_terms = ()
+
+    def __init__(self):
+        super().__init__()
+        self.dim_out = 2
+
+    def residual(self, u):
+        return u.laplacian()
+
+    def output_transform(self, x, n):
+        return torch.cat([x[:, :1] * n[:, :1] + n[:, 1:] ** 2 * x[:, 1:],
+                          torch.sin(n[:, :1]) * n[:, 1:] + x[:, :1] ** 2 * n[:, :1]], dim=1)
+
+
+PROBLEMS = {"poisson": Poisson, "allen_cahn_dirichlet": lambda: AllenCahn(variant="dirichlet"),
+            "coupled_two_outputs": Coupled, "gray_scott": lambda: GrayScott(use_cache=False)}
 
 
 def _model(problem, family):
-    net = KAN([2, 5, 1], seed=1) if family == "kan" else MLP([2, 12, 12, 1], seed=1)
+    d, m = problem.dim_in, problem.dim_out
+    net = KAN([d, 5, m], seed=1) if family == "kan" else MLP([d, 12, 12, m], seed=1)
     lo, hi = problem.domain.lo, problem.domain.hi
     return HardConstraint(ScaledModel(net, lo, hi), problem).double()
 
@@ -27,7 +50,7 @@ def test_jets_equal_autograd(name, family):
     gen = torch.Generator().manual_seed(0)
     lo = torch.tensor(problem.domain.lo, dtype=torch.float64)
     hi = torch.tensor(problem.domain.hi, dtype=torch.float64)
-    x = lo + (hi - lo) * torch.rand(64, 2, generator=gen, dtype=torch.float64)
+    x = lo + (hi - lo) * torch.rand(64, len(lo), generator=gen, dtype=torch.float64)
     names = problem.names
     pair = [(names[0], names[1])]
     ua = make_derivatives(model, x.clone().requires_grad_(True), names, engine="autograd",
