@@ -127,7 +127,7 @@ def table(rows: dict[tuple[str, str], tuple[float, list[float]]], base: dict,
     head = ["problem"] + [f"{SUMMARY_NAMES[f]} tuned (best trial) / untuned" for f in families]
     lines = ["Tuned: mean rel_l2 of the best setting of each search retrained on fresh seeds "
              "(in brackets: the best trial's own value, seed 0; [n] the trials the search "
-             "finished, the same for every family of a problem). Untuned: the compare study's "
+             "finished, complete or pruned). Untuned: the compare study's "
              "mean over seeds 0, 1, 2.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for p in problems:
