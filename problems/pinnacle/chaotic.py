@@ -63,6 +63,21 @@ SOLVER_VERSION = 1
 N_X, N_T = 256, 101
 
 
+def check_reference_args(t_end: float, modes: int, multiple: int, dt: float,
+                         dt_max: float) -> None:
+    """ValueError naming the key unless ``t_end > 0`` is finite, ``modes`` is a positive
+    multiple of ``multiple`` and ``0 < dt <= dt_max`` (the spectral references' settings)."""
+    if not (isinstance(t_end, int | float) and math.isfinite(t_end) and t_end > 0):
+        raise ValueError(f"problem.t_end: expected a finite number > 0, got {t_end!r}")
+    if (isinstance(modes, bool) or not isinstance(modes, int) or modes < multiple
+            or modes % multiple):
+        raise ValueError(f"problem.reference_modes: expected a multiple of {multiple}, got "
+                         f"{modes!r}")
+    if not (isinstance(dt, int | float) and 0 < dt <= dt_max):
+        raise ValueError(f"problem.reference_dt: expected a number in (0, {dt_max:g}], got "
+                         f"{dt!r}")
+
+
 def initial_value_np(x: np.ndarray) -> np.ndarray:
     return np.cos(x) * (1 + np.sin(x))
 
@@ -79,15 +94,7 @@ class KuramotoSivashinsky(Problem):
                  reference_dt: float = 2.5e-5,
                  loss_weights: Mapping[str, float] | None = None, use_cache: bool = True
                  ) -> None:
-        if not (isinstance(t_end, int | float) and math.isfinite(t_end) and t_end > 0):
-            raise ValueError(f"problem.t_end: expected a finite number > 0, got {t_end!r}")
-        if (isinstance(reference_modes, bool) or not isinstance(reference_modes, int)
-                or reference_modes < N_X or reference_modes % N_X):
-            raise ValueError(f"problem.reference_modes: expected a multiple of {N_X}, got "
-                             f"{reference_modes!r}")
-        if not (isinstance(reference_dt, int | float) and 0 < reference_dt <= 1e-3):
-            raise ValueError(f"problem.reference_dt: expected a number in (0, 1e-3], got "
-                             f"{reference_dt!r}")
+        check_reference_args(t_end, reference_modes, N_X, reference_dt, 1e-3)
         self.variant = check_variant(type(self), variant)
         self.mixed = self.variant == "mixed"
         if self.mixed:
@@ -168,15 +175,7 @@ class GrayScott(Problem):
                  reference_dt: float = 0.5,
                  loss_weights: Mapping[str, float] | None = None, use_cache: bool = True
                  ) -> None:
-        if not (isinstance(t_end, int | float) and math.isfinite(t_end) and t_end > 0):
-            raise ValueError(f"problem.t_end: expected a finite number > 0, got {t_end!r}")
-        if (isinstance(reference_modes, bool) or not isinstance(reference_modes, int)
-                or reference_modes < GS_NODES or reference_modes % GS_NODES):
-            raise ValueError(f"problem.reference_modes: expected a multiple of {GS_NODES}, got "
-                             f"{reference_modes!r}")
-        if not (isinstance(reference_dt, int | float) and 0 < reference_dt <= 2.0):
-            raise ValueError(f"problem.reference_dt: expected a number in (0, 2], got "
-                             f"{reference_dt!r}")
+        check_reference_args(t_end, reference_modes, GS_NODES, reference_dt, 2.0)
         self.t_end, self.use_cache = float(t_end), bool(use_cache)
         self.reference_modes, self.reference_dt = reference_modes, float(reference_dt)
         box = Box(("x", "y", "t"), (-1.0, -1.0, 0.0), (1.0, 1.0, self.t_end))
