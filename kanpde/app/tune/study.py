@@ -33,6 +33,11 @@ from typing import Any
 import optuna
 import yaml
 from optuna.storages import RDBStorage
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the opening is not serialized there
+    fcntl = None
 from optuna.trial import TrialState
 
 from kanpde.app.assemble import build
@@ -58,8 +63,12 @@ def open_study(search: Search, folder: Path, study_name: str) -> optuna.Study:
     """The study in ``folder/study.db``, created or loaded."""
     folder.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # kanpde logs each trial itself
-    with warnings.catch_warnings():  # the heartbeat is marked experimental by Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    # Processes starting at once would each create the schema of a new study.db and race on
+    # it (a UNIQUE failure in Optuna's version table): a lock file serializes the opening.
+    with open(folder / ".study.lock", "a") as lock, warnings.catch_warnings():
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat
         storage = RDBStorage(storage_url(folder), heartbeat_interval=HEARTBEAT_S,
                              grace_period=GRACE_S)
     pruner: optuna.pruners.BasePruner = {
