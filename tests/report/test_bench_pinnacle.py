@@ -61,3 +61,20 @@ def test_gray_scott_row_adds_the_error_of_v_alone(tmp_path):
     assert pinnacle.result(folder, 1)["rel_l2_output"] == pytest.approx(want, rel=1e-12)
     row = [r for r in (tmp_path / "table.md").read_text().splitlines() if r.startswith("| GS")]
     assert len(row) == 1 and f"v alone {want:.2e}" in row[0]
+
+
+def test_every_case_is_a_task_with_published_numbers():
+    """Each pinnacle case file is a bench task (and the reverse), each with PINNacle's row."""
+    from kanpde.app import conf_dir
+
+    cases = {p.stem for p in (conf_dir() / "experiment" / "pinnacle_case").glob("*.yaml")}
+    assert cases == set(pinnacle.TASKS)
+    assert set(pinnacle.PUBLISHED) == set(pinnacle.TASKS)
+
+
+def test_hard_constrained_wave_case_turns_the_constraint_on(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=wave1d_c_hard"])
+    assert cfg["hard_constraint"] is True and cfg["problem"]["_target_"].endswith("Wave1dC")
+    plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=wave1d_c"])
+    assert not plain.get("hard_constraint", False)
+    assert cfg["train"] == plain["train"] and cfg["match"] == plain["match"]
