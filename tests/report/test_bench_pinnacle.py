@@ -78,3 +78,11 @@ def test_hard_constrained_wave_case_turns_the_constraint_on(compose):
     plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=wave1d_c"])
     assert not plain.get("hard_constraint", False)
     assert cfg["train"] == plain["train"] and cfg["match"] == plain["match"]
+
+
+def test_long_poisson_case_doubles_only_the_step_budget(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_long"])
+    plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg"])
+    assert cfg["train"]["phases"][0]["steps"] == 2 * plain["train"]["phases"][0]["steps"] == 400
+    cfg["train"]["phases"][0]["steps"] = plain["train"]["phases"][0]["steps"]
+    assert cfg == plain
