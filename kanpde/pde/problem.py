@@ -372,12 +372,13 @@ def check_variant(cls: type[Problem], variant: str) -> str:
 
 
 def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
-    """``float(value)`` when finite and > 0 (>= 0 with ``allow_zero``), else ValueError."""
-    v = float(value)
-    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+    """``float(value)`` if finite and > 0 (>= 0 with ``allow_zero``), else ValueError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):  # not a number: refused below, naming the key
+        v = math.nan
+    if not (math.isfinite(v) and (v >= 0 if allow_zero else v > 0)):
+        raise ValueError(f"{name} must be finite and {('>', '>=')[allow_zero]} 0, got {value!r}")
     return v
 
 

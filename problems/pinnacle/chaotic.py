@@ -54,7 +54,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kanpde.pde import Box, Derivatives, InitialValue, Periodic, Problem, check_variant
+from kanpde.pde import (
+    Box,
+    Derivatives,
+    InitialValue,
+    Periodic,
+    Problem,
+    check_positive,
+    check_variant,
+)
 from kanpde.pde.reference import cached
 from kanpde.pde.reference.reaction_diffusion import gray_scott
 from kanpde.pde.reference.spectral import kuramoto_sivashinsky
@@ -67,8 +75,7 @@ def check_reference_args(t_end: float, modes: int, multiple: int, dt: float,
                          dt_max: float) -> None:
     """ValueError naming the key unless ``t_end > 0`` is finite, ``modes`` is a positive
     multiple of ``multiple`` and ``0 < dt <= dt_max`` (the spectral references' settings)."""
-    if not (isinstance(t_end, int | float) and math.isfinite(t_end) and t_end > 0):
-        raise ValueError(f"problem.t_end: expected a finite number > 0, got {t_end!r}")
+    check_positive("problem.t_end", t_end)
     if (isinstance(modes, bool) or not isinstance(modes, int) or modes < multiple
             or modes % multiple):
         raise ValueError(f"problem.reference_modes: expected a multiple of {multiple}, got "

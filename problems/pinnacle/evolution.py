@@ -45,6 +45,7 @@ from kanpde.pde import (
     Neumann,
     Problem,
     SpaceTime,
+    check_positive,
 )
 
 PI = math.pi
@@ -62,9 +63,7 @@ class Heat2dMS(Problem):
 
     def __init__(self, t_end: float = 5.0, loss_weights: Mapping[str, float] | None = None
                  ) -> None:
-        if not (isinstance(t_end, int | float) and math.isfinite(t_end) and t_end > 0):
-            raise ValueError(f"problem.t_end: expected a finite number > 0, got {t_end!r}")
-        self.t_end = float(t_end)
+        self.t_end = check_positive("problem.t_end", t_end)
         box = Box(("x", "y", "t"), (0.0, 0.0, 0.0), (1.0, 1.0, self.t_end))
         super().__init__(box, [InitialValue("initial", box, self.exact),
                                Dirichlet("boundary", box.faces(), 0.0)],
@@ -130,9 +129,7 @@ class HeatND(Problem):
                  loss_weights: Mapping[str, float] | None = None) -> None:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"problem.dim: expected a positive integer, got {dim!r}")
-        if not (isinstance(t_end, int | float) and math.isfinite(t_end) and t_end > 0):
-            raise ValueError(f"problem.t_end: expected a finite number > 0, got {t_end!r}")
-        self.dim, self.t_end = dim, float(t_end)
+        self.dim, self.t_end = dim, check_positive("problem.t_end", t_end)
         self.test_shape = (9,) * dim + (11,)
         domain = SpaceTime(Ball((0.0,) * dim, 1.0), self.t_end)
         self.space_names = domain.space.names

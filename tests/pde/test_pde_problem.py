@@ -197,3 +197,11 @@ def test_condition_on_another_box_is_rejected():
 def test_exact_solution_module_requires_an_exact_solution():
     with pytest.raises(ValueError, match="no exact solution"):
         ExactSolution(Plate())
+
+
+@pytest.mark.parametrize("value", ["soon", None, [1.0], float("nan"), -2.0])
+def test_check_positive_names_the_key_for_any_bad_value(value):
+    from kanpde.pde import check_positive
+
+    with pytest.raises(ValueError, match=r"problem\.t_end must be finite and > 0"):
+        check_positive("problem.t_end", value)

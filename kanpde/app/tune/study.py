@@ -33,11 +33,6 @@ from typing import Any
 import optuna
 import yaml
 from optuna.storages import RDBStorage
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: the opening is not serialized there
-    fcntl = None
 from optuna.trial import TrialState
 
 from kanpde.app.assemble import build
@@ -46,6 +41,11 @@ from kanpde.app.tune.space import Search, set_path, suggest
 from kanpde.core.atomic import write_text
 from kanpde.core.errors import ConfigError
 from kanpde.results import read_run
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the opening is not serialized there
+    fcntl = None
 
 log = logging.getLogger("kanpde.tune")
 HEARTBEAT_S, GRACE_S = 10, 30
