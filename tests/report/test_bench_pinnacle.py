@@ -86,3 +86,13 @@ def test_long_poisson_case_doubles_only_the_step_budget(compose):
     assert cfg["train"]["phases"][0]["steps"] == 2 * plain["train"]["phases"][0]["steps"] == 400
     cfg["train"]["phases"][0]["steps"] = plain["train"]["phases"][0]["steps"]
     assert cfg == plain
+
+
+def test_adaptive_heat_case_changes_only_the_point_policy(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg_adaptive"])
+    plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg"])
+    assert plain["train"]["resample"]["policy"] == "fixed"
+    assert cfg["train"]["resample"]["policy"] == "rad"
+    assert cfg["train"]["resample"]["every"] == 25
+    cfg["train"]["resample"] = plain["train"]["resample"]
+    assert cfg == plain
