@@ -80,9 +80,10 @@ def test_hard_constrained_wave_case_turns_the_constraint_on(compose):
     assert cfg["train"] == plain["train"] and cfg["match"] == plain["match"]
 
 
-def test_long_poisson_case_doubles_only_the_step_budget(compose):
-    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_long"])
-    plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg"])
+@pytest.mark.parametrize("task", ["poisson2d_c", "poisson2d_cg"])
+def test_long_poisson_cases_double_only_the_step_budget(compose, task):
+    cfg = compose(["experiment=pinnacle", f"experiment/pinnacle_case={task}_long"])
+    plain = compose(["experiment=pinnacle", f"experiment/pinnacle_case={task}"])
     assert cfg["train"]["phases"][0]["steps"] == 2 * plain["train"]["phases"][0]["steps"] == 400
     cfg["train"]["phases"][0]["steps"] = plain["train"]["phases"][0]["steps"]
     assert cfg == plain
