@@ -322,6 +322,10 @@ class TrainConfig:
     # > 0: that fraction of every data term's observations is held out of the loss; the run
     # ends with the parameters of the lowest held-out misfit (kanpde.train.loop.validation)
     validation: float = 0.0
+    # > 0: a second, independent draw of this many interior points (conditions' points in
+    # the run's proportion) on which the problem's loss is measured at every evaluation; the
+    # run ends with the parameters of its lowest value (kanpde.train.loop.validation)
+    validation_points: int = 0
 
     @property
     def total_steps(self) -> int:
@@ -363,6 +367,13 @@ class TrainConfig:
         if not (isinstance(self.validation, int | float) and 0 <= self.validation < 1):
             raise ConfigError(f"{key}.validation: the held-out fraction of the observations "
                               f"must lie in [0, 1), got {self.validation!r}")
+        _positive(self.validation_points, f"{key}.validation_points", allow_zero=True,
+                  integer=True)
+        if self.validation_points and self.validation:
+            raise ConfigError(
+                f"{key}.validation_points: a run is judged by one held-out set; set it to 0 "
+                f"or {key}.validation to 0 (held-out observations)"
+            )
         gn = [i for i, p in enumerate(self.phases) if p.optimizer == "gauss_newton"]
         if gn and self.sparsity.active:
             raise ConfigError(

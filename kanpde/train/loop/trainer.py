@@ -54,13 +54,14 @@ from kanpde.train.loop.guard import Snapshot, healthy
 from kanpde.train.loop.history import append_row
 from kanpde.train.loop.state import Monitor, Run, TrainResult, initial_state
 from kanpde.train.loop.stopping import StopSignal, out_of_time
-from kanpde.train.loop.validation import HeldOut
+from kanpde.train.loop.validation import HeldOut, HeldOutPoints
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
-from kanpde.train.setup import check_against_problem, make_balancer
+from kanpde.train.setup import check_against_problem, make_balancer, term_weights
 from kanpde.train.sparsity import sparsity_penalty
 
 SUBSAMPLE_KEY = 0x5342  # keeps Gauss-Newton subsample seeds apart from the point draws
 HOLD_KEY = 0x484F  # seeds the split of held-out observations
+POINTS_KEY = 0x5650  # with HOLD_KEY, seeds the held-out collocation points
 
 log = logging.getLogger("kanpde.train")
 
@@ -133,8 +134,16 @@ class Trainer:
         self._last_pointwise: dict[str, torch.Tensor] = {}
         check_against_problem(config, problem, self.model)
         # held-out observations (before the balancer and the points see the data terms)
-        self.held_out = HeldOut(problem, config.validation, derived_seed(self.seed, HOLD_KEY),
-                                self.device, self.dtype) if config.validation else None
+        self.held_out: HeldOut | None = None
+        if config.validation:
+            self.held_out = HeldOut(problem, config.validation, derived_seed(self.seed, HOLD_KEY),
+                                    self.device, self.dtype)
+        elif config.validation_points:  # held-out collocation points, a draw of their own
+            n = config.validation_points
+            self.held_out = HeldOutPoints(
+                problem, sampler, n, max(1, round(n * config.n_boundary / config.n_interior)),
+                derived_seed(self.seed, HOLD_KEY, POINTS_KEY), self.device, self.dtype,
+                term_weights(problem, config), engine)
         self.balancer = make_balancer(problem, config, self.comm)
         self.comm.broadcast_module(self.trained)  # replicas start equal
         self.grid = config.grid.resolved(config.total_steps)  # a ladder made explicit
@@ -311,12 +320,13 @@ class Trainer:
         st = run.st
         if not st["history"] or st["history"]["step"][-1] != st["step"]:
             self._record(run, None)
-        best = st.get("best")  # kept when observations are held out
+        best = st.get("best")  # kept when a held-out set judges the run
         if best is not None and best["step"] != st["step"]:
             self._match_grid(best["grid_size"])
             self.trained.load_state_dict(best["state"])
-            note = (f"ended with the parameters of step {best['step']} (lowest held-out "
-                    f"misfit {best['val_data']:.3e})")
+            key = self.held_out.key
+            note = (f"ended with the parameters of step {best['step']} (lowest {key} "
+                    f"{best[key]:.3e})")
             run.message = f"{run.message}; {note}" if run.message else note
             if self.comm.is_main:
                 log.info(note)
@@ -373,8 +383,9 @@ class Trainer:
         for t in self.problem.terms:
             row[f"loss_{t}"] = st["last_terms"].get(t, float("nan"))
         if self.held_out is not None:  # every rank: the replicas keep the same best
-            row["val_data"] = self.held_out.misfit(self.model)
-            HeldOut.keep_best(st, row["val_data"], self.trained, grid_size_of(self.model))
+            key = self.held_out.key
+            row[key] = self.held_out.misfit(self.model)
+            self.held_out.keep_best(st, row[key], self.trained, grid_size_of(self.model))
         row.update(self.balancer.log_row())
         if self.coefficients is not None:
             row.update({f"coef_{k}": v for k, v in self.coefficients.values().items()})
@@ -382,7 +393,8 @@ class Trainer:
         append_row(st["history"], row)
         if self.comm.is_main:
             coefs = "".join(f"  {k[5:]}={v:.6g}" for k, v in row.items() if k.startswith("coef_"))
-            coefs += f"  val_data {row['val_data']:.3e}" if "val_data" in row else ""
+            if self.held_out is not None:
+                coefs += f"  {self.held_out.key} {row[self.held_out.key]:.3e}"
             log.info(
                 "step %d  loss %.3e  rel_l2 %.3e  G=%s%s", st["step"], st["last_loss"],
                 metrics["rel_l2"], row["grid_size"], coefs,

@@ -1,15 +1,28 @@
-"""Held-out observations: the misfit a run is judged by when its data are noisy.
+"""Held-out sets: what a run is judged by when its loss can be driven below its error.
 
-With ``train.validation = f > 0`` the trainer holds ``f`` of every data term's observations
-out of the loss (:meth:`kanpde.pde.Problem.hold_out`, seeded by the run's seed) and, at every
-evaluation, computes their misfit
+Observations (``train.validation = f > 0``, :class:`HeldOut`): the trainer holds ``f`` of
+every data term's observations out of the loss (:meth:`kanpde.pde.Problem.hold_out`, seeded
+by the run's seed) and, at every evaluation, computes their misfit
 
     V = mean_i |u_C(x_i) - d_i|^2      over the held-out rows of every data term,
 
-recorded in the history as ``val_data``. The parameters (and learned coefficients) of the
-lowest ``V`` so far are kept in the loop state, so a checkpoint carries them; the run ends
-with them: early stopping by a held-out set, without looking at the reference solution. On
-noisy data a least-squares solver otherwise ends fitting the noise.
+recorded in the history as ``val_data``. On noisy data a least-squares solver otherwise ends
+fitting the noise.
+
+Collocation points (``train.validation_points = n > 0``, :class:`HeldOutPoints`): a second
+draw of ``n`` interior points (and of the conditions' points in the run's proportion
+``n_boundary / n_interior``), from a seed independent of the training points', on which
+the problem's own loss is measured at every evaluation,
+
+    V = sum_t w_t mean_i r_t(x_i)^2     over the held-out points of every term t,
+
+(``w_t`` the problem's loss weights), recorded as ``val_points``. A network that fits a
+fixed point set ever better while its error between the points grows shows it as a rising
+``V``.
+
+Either way the parameters (and learned coefficients) of the lowest ``V`` so far are kept in
+the loop state, so a checkpoint carries them, and the run ends with them: early stopping by
+a held-out set, without looking at the reference solution.
 """
 
 from __future__ import annotations
@@ -46,6 +59,8 @@ class HeldOut:
             start += obs.n
         self.n = start
 
+    key = "val_data"
+
     @torch.no_grad()
     def misfit(self, model: nn.Module) -> float:
         """``V``: the mean squared misfit over every held-out value."""
@@ -53,14 +68,47 @@ class HeldOut:
         total = sum(float(((u[rows][:, comps] - d) ** 2).sum()) for rows, comps, d in self.parts)
         return total / sum(d.numel() for _, _, d in self.parts)
 
-    @staticmethod
-    def keep_best(st: dict[str, Any], value: float, trained: nn.Module,
+    def keep_best(self, st: dict[str, Any], value: float, trained: nn.Module,
                   grid_size: int | None) -> None:
         """Store ``trained``'s state (model and learned coefficients) in ``st["best"]`` when
-        ``value`` is the lowest so far."""
+        ``value`` (this set's ``V``, under :attr:`key`) is the lowest so far."""
         best = st.get("best")
-        if not math.isfinite(value) or (best is not None and value >= best["val_data"]):
+        if not math.isfinite(value) or (best is not None and value >= best[self.key]):
             return
-        st["best"] = {"val_data": value, "step": st["step"], "grid_size": grid_size,
+        st["best"] = {self.key: value, "step": st["step"], "grid_size": grid_size,
                       "state": {k: v.detach().cpu().clone()
                                 for k, v in trained.state_dict().items()}}
+
+
+class HeldOutPoints(HeldOut):
+    """Held-out collocation points of every term but the data terms (see the module
+    docstring): ``{term: (m_t, d)}`` drawn once by ``problem.sample_points``.
+
+    Args:
+        problem: the problem.
+        sampler: the run's sampler.
+        n_interior: held-out interior points ``n``.
+        n_boundary: the conditions' points, ``n * (run's n_boundary / n_interior)``.
+        seed: seeds the draw (keep it apart from the training points' seeds).
+        device, dtype: where the loss is computed.
+        weights: ``{term: w_t}``, the run's static loss weights (default: the problem's).
+        engine: the derivative engine of the run.
+    """
+
+    key = "val_points"
+
+    def __init__(self, problem, sampler, n_interior: int, n_boundary: int, seed: int,
+                 device: torch.device, dtype: torch.dtype,
+                 weights: dict[str, float] | None = None, engine: str = "auto") -> None:
+        self.problem, self.engine = problem, engine
+        data = {c.name for c in problem.conditions if c.kind == "data"}
+        points = problem.sample_points(sampler, n_interior, n_boundary, seed)
+        self.points = {k: v.to(device, dtype) for k, v in points.items() if k not in data}
+        w = problem.loss_weights if weights is None else weights
+        self.weights = {t: float(w[t]) for t in self.points}
+        self.n = sum(len(v) for v in self.points.values())
+
+    def misfit(self, model: nn.Module) -> float:
+        """``V``: the weighted loss on the held-out points."""
+        losses = self.problem.losses(model, self.points, self.engine)
+        return float(self.problem.weighted_loss(losses, self.weights).detach())
