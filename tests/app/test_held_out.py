@@ -82,3 +82,16 @@ def test_an_overfit_run_ends_with_its_best_held_out_points_parameters(compose_cf
     assert held.misfit(plan.model) == pytest.approx(val[best], rel=1e-10)
     state = load_checkpoint(tmp_path / "checkpoint.pt")["state"]
     assert state["best"]["val_points"] == pytest.approx(val[best], rel=1e-12)
+
+
+def test_held_out_points_leave_out_terms_of_weight_zero(compose_cfg):
+    plan = build(compose_cfg(["problem=poisson", "train=smoke"]))
+    terms = [t for t in plan.problem.terms if t != "residual"]
+    weights = {t: 1.0 for t in plan.problem.terms} | {terms[0]: 0.0}
+    held = HeldOutPoints(plan.problem, plan.sampler, 64, 16, 3, torch.device("cpu"),
+                         torch.float64, weights)
+    assert set(held.points) == set(plan.problem.terms) - {terms[0]}
+    assert len(held.points["residual"]) == 64
+    everything = HeldOutPoints(plan.problem, plan.sampler, 64, 16, 3, torch.device("cpu"),
+                               torch.float64, dict.fromkeys(plan.problem.terms, 1.0))
+    assert everything.misfit(plan.model) > held.misfit(plan.model) > 0

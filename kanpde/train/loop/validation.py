@@ -16,7 +16,8 @@ the problem's own loss is measured at every evaluation,
 
     V = sum_t w_t mean_i r_t(x_i)^2     over the held-out points of every term t,
 
-(``w_t`` the problem's loss weights), recorded as ``val_points``. A network that fits a
+(``w_t`` the run's static loss weights; terms of weight 0, such as those a hard constraint
+satisfies, are left out), recorded as ``val_points``. A network that fits a
 fixed point set ever better while its error between the points grows shows it as a rising
 ``V``.
 
@@ -45,6 +46,8 @@ class HeldOut:
         device, dtype: where the misfit is computed.
     """
 
+    key = "val_data"  # the history's name of V
+
     def __init__(self, problem, fraction: float, seed: int, device: torch.device,
                  dtype: torch.dtype) -> None:
         held = problem.hold_out(fraction, seed)
@@ -58,8 +61,6 @@ class HeldOut:
                                torch.as_tensor(obs.u, device=device, dtype=dtype)))
             start += obs.n
         self.n = start
-
-    key = "val_data"
 
     @torch.no_grad()
     def misfit(self, model: nn.Module) -> float:
@@ -81,8 +82,8 @@ class HeldOut:
 
 
 class HeldOutPoints(HeldOut):
-    """Held-out collocation points of every term but the data terms (see the module
-    docstring): ``{term: (m_t, d)}`` drawn once by ``problem.sample_points``.
+    """Held-out collocation points of every weighted term but the data terms (see the
+    module docstring): ``{term: (m_t, d)}`` drawn once by ``problem.sample_points``.
 
     Args:
         problem: the problem.
@@ -102,9 +103,10 @@ class HeldOutPoints(HeldOut):
                  weights: dict[str, float] | None = None, engine: str = "auto") -> None:
         self.problem, self.engine = problem, engine
         data = {c.name for c in problem.conditions if c.kind == "data"}
-        points = problem.sample_points(sampler, n_interior, n_boundary, seed)
-        self.points = {k: v.to(device, dtype) for k, v in points.items() if k not in data}
         w = problem.loss_weights if weights is None else weights
+        points = problem.sample_points(sampler, n_interior, n_boundary, seed)
+        self.points = {k: v.to(device, dtype) for k, v in points.items()
+                       if k not in data and w[k] != 0}
         self.weights = {t: float(w[t]) for t in self.points}
         self.n = sum(len(v) for v in self.points.values())
 
