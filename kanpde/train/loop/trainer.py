@@ -54,7 +54,7 @@ from kanpde.train.loop.guard import Snapshot, healthy
 from kanpde.train.loop.history import append_row
 from kanpde.train.loop.state import Monitor, Run, TrainResult, initial_state
 from kanpde.train.loop.stopping import StopSignal, out_of_time
-from kanpde.train.loop.validation import HeldOut, HeldOutPoints
+from kanpde.train.loop.validation import HeldOut, HeldOutPoints, HeldOutSet
 from kanpde.train.optim import make_optimizer, phase_base_lr, scheduled_lr, set_lr
 from kanpde.train.setup import check_against_problem, make_balancer, term_weights
 from kanpde.train.sparsity import sparsity_penalty
@@ -134,7 +134,7 @@ class Trainer:
         self._last_pointwise: dict[str, torch.Tensor] = {}
         check_against_problem(config, problem, self.model)
         # held-out observations (before the balancer and the points see the data terms)
-        self.held_out: HeldOut | None = None
+        self.held_out: HeldOutSet | None = None
         if config.validation:
             self.held_out = HeldOut(problem, config.validation, derived_seed(self.seed, HOLD_KEY),
                                     self.device, self.dtype)

@@ -29,6 +29,7 @@ a held-out set, without looking at the reference solution.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,29 @@ import torch
 from torch import nn
 
 
-class HeldOut:
+class HeldOutSet(ABC):
+    """A held-out set: :meth:`misfit` gives its ``V``, recorded in the history under
+    :attr:`key`; :meth:`keep_best` keeps the parameters of the lowest ``V``."""
+
+    key: str
+
+    @abstractmethod
+    def misfit(self, model: nn.Module) -> float:
+        """``V`` of ``model`` on this set."""
+
+    def keep_best(self, st: dict[str, Any], value: float, trained: nn.Module,
+                  grid_size: int | None) -> None:
+        """Store ``trained``'s state (model and learned coefficients) in ``st["best"]`` when
+        ``value`` (this set's ``V``, under :attr:`key`) is the lowest so far."""
+        best = st.get("best")
+        if not math.isfinite(value) or (best is not None and value >= best[self.key]):
+            return
+        st["best"] = {self.key: value, "step": st["step"], "grid_size": grid_size,
+                      "state": {k: v.detach().cpu().clone()
+                                for k, v in trained.state_dict().items()}}
+
+
+class HeldOut(HeldOutSet):
     """The held-out rows of a problem's data terms (see the module docstring).
 
     Args:
@@ -69,19 +92,8 @@ class HeldOut:
         total = sum(float(((u[rows][:, comps] - d) ** 2).sum()) for rows, comps, d in self.parts)
         return total / sum(d.numel() for _, _, d in self.parts)
 
-    def keep_best(self, st: dict[str, Any], value: float, trained: nn.Module,
-                  grid_size: int | None) -> None:
-        """Store ``trained``'s state (model and learned coefficients) in ``st["best"]`` when
-        ``value`` (this set's ``V``, under :attr:`key`) is the lowest so far."""
-        best = st.get("best")
-        if not math.isfinite(value) or (best is not None and value >= best[self.key]):
-            return
-        st["best"] = {self.key: value, "step": st["step"], "grid_size": grid_size,
-                      "state": {k: v.detach().cpu().clone()
-                                for k, v in trained.state_dict().items()}}
 
-
-class HeldOutPoints(HeldOut):
+class HeldOutPoints(HeldOutSet):
     """Held-out collocation points of every weighted term but the data terms (see the
     module docstring): ``{term: (m_t, d)}`` drawn once by ``problem.sample_points``.
 
