@@ -120,7 +120,6 @@ class HeldOutPoints(HeldOutSet):
         self.points = {k: v.to(device, dtype) for k, v in points.items()
                        if k not in data and w[k] != 0}
         self.weights = {t: float(w[t]) for t in self.points}
-        self.n = sum(len(v) for v in self.points.values())
 
     def misfit(self, model: nn.Module) -> float:
         """``V``: the weighted loss on the held-out points."""
