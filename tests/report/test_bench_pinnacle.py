@@ -89,6 +89,23 @@ def test_long_poisson_cases_double_only_the_step_budget(compose, task):
     assert cfg == plain
 
 
+def test_fine_poisson_case_changes_only_the_grid(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_fine"])
+    long = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_long"])
+    grid, long_grid = cfg["train"]["grid"], long["train"]["grid"]
+    assert grid["sizes"] == [*long_grid["sizes"], 40]
+    assert grid["extend_at"] == [*long_grid["extend_at"], 200]
+    assert grid["update_every"] == 25 and not long_grid["update_every"]
+    assert cfg["match"]["kan"].pop("grid_eps") == 1.0
+    # G = 40 gives the reference KAN 130 edges x 45 coefficients: the dense solver holds it
+    phase = cfg["train"]["phases"][0]
+    assert phase["dense_max_params"] >= 130 * (40 + 5) > long["train"]["phases"][0][
+        "dense_max_params"]
+    cfg["train"]["grid"] = long_grid
+    phase["dense_max_params"] = long["train"]["phases"][0]["dense_max_params"]
+    assert cfg == long
+
+
 def test_adaptive_heat_case_changes_only_the_point_policy(compose):
     cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg_adaptive"])
     plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg"])
