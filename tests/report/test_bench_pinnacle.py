@@ -106,6 +106,22 @@ def test_fine_poisson_case_changes_only_the_grid(compose):
     assert cfg == long
 
 
+def test_wide_heat_case_changes_only_the_reference_kan_and_its_grid(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_vc_wide"])
+    plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_vc"])
+    assert cfg["match"]["kan"]["widths"] == [3, 16, 16, 1]
+    assert plain["match"]["kan"]["widths"] == [3, 8, 8, 1]
+    grid = cfg["train"]["grid"]
+    assert (grid["extend_at"], grid["sizes"]) == ([100], [10])
+    # 3 x 16 + 16 x 16 + 16 x 1 edges x (10 + 5 + 2) parameters at G = 10: the dense solver holds it
+    phase = cfg["train"]["phases"][0]
+    assert phase["dense_max_params"] >= (3 * 16 + 16 * 16 + 16) * 17
+    cfg["match"]["kan"]["widths"] = plain["match"]["kan"]["widths"]
+    cfg["train"]["grid"] = plain["train"]["grid"]
+    phase["dense_max_params"] = plain["train"]["phases"][0]["dense_max_params"]
+    assert cfg == plain
+
+
 def test_adaptive_heat_case_changes_only_the_point_policy(compose):
     cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg_adaptive"])
     plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg"])
