@@ -124,6 +124,16 @@ def test_wide_heat_case_changes_only_the_reference_kan_and_its_grid(compose):
     assert cfg == plain
 
 
+def test_adaptive_poisson_case_changes_only_the_point_policy(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_adaptive"])
+    fine = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_fine"])
+    assert fine["train"]["resample"]["policy"] == "fixed"
+    assert cfg["train"]["resample"]["policy"] == "rad"
+    assert cfg["train"]["resample"]["every"] == cfg["train"]["grid"]["update_every"] == 25
+    cfg["train"]["resample"] = fine["train"]["resample"]
+    assert cfg == fine
+
+
 def test_adaptive_heat_case_changes_only_the_point_policy(compose):
     cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg_adaptive"])
     plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg"])
