@@ -93,11 +93,12 @@ class Collocation:
         """Whether the policy refreshes the points before global step ``step``."""
         return self.policy.policy != "fixed" and step > 0 and step % self.policy.every == 0
 
-    def refresh(self, step: int, model: torch.nn.Module, engine: str) -> None:
-        """Draw new points (policy "every") or adapt them to the residual (policy "rad")."""
+    def refresh(self, step: int, model: torch.nn.Module, engine: str) -> str:
+        """Draw new points (policy "every") or adapt them to the residual (policy "rad");
+        returns what was done, for the log."""
         if self.policy.policy == "every":
             self.points = self._draw(self.n_interior, step)
-            return
+            return f"{self.n_interior} interior points and every other term's points drawn afresh"
 
         cand = self._draw(self.policy.n_candidates, step)
         res = self.pointwise_residual(model, cand["residual"], engine)
@@ -116,6 +117,8 @@ class Collocation:
         ]
         cand["residual"] = torch.as_tensor(np.concatenate(chosen)).to(self.device, self.dtype)
         self.points = cand
+        return (f"{self.n_interior} interior points resampled by residual (RAD) from "
+                f"{self.policy.n_candidates} candidates, every other term's points drawn afresh")
 
     def pointwise_residual(
         self, model: torch.nn.Module, x: Tensor, engine: str, batch: int = 8192

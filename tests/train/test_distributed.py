@@ -226,6 +226,16 @@ def test_local_shards_concatenate_to_the_full_set():
                                torch.rand(8, 2, generator=g, dtype=torch.float64))
 
 
+def test_refresh_draws_new_points_and_says_so():
+    c = _colloc(1, None, policy="every")
+    before = {t: v.clone() for t, v in c.points.items()}
+    message = c.refresh(25, torch.nn.Identity(), "autograd")
+    assert message == "8 interior points and every other term's points drawn afresh"
+    for term, old in before.items():
+        assert c.points[term].shape == old.shape
+        assert not torch.equal(c.points[term], old)
+
+
 def test_shard_seeds_differ_per_shard_and_step():
     seeds = {shard_seed(0, s, k, 4) for s in range(3) for k in range(4)}
     assert len(seeds) == 12

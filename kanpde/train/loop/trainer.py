@@ -228,7 +228,7 @@ class Trainer:
             changed = apply_grid_events(self.grid, step, self.model, colloc.points["residual"],
                                         self.comm)
             if colloc.due(step):
-                colloc.refresh(step, self.model, self.engine)
+                log.info("step %d: %s", step, colloc.refresh(step, self.model, self.engine))
                 self.balancer.reset_points()
             if self.balancer.needs_gradients(step):
                 _, terms_graph, _ = self.loss(colloc.points)
