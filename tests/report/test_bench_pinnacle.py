@@ -124,13 +124,17 @@ def test_wide_heat_case_changes_only_the_reference_kan_and_its_grid(compose):
     assert cfg == plain
 
 
-def test_adaptive_poisson_case_changes_only_the_point_policy(compose):
-    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_adaptive"])
+def test_fine_poisson_case_with_more_points_changes_only_the_points(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_fine_8k"])
     fine = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_fine"])
-    assert fine["train"]["resample"]["policy"] == "fixed"
-    assert cfg["train"]["resample"]["policy"] == "rad"
-    assert cfg["train"]["resample"]["every"] == cfg["train"]["grid"]["update_every"] == 25
-    cfg["train"]["resample"] = fine["train"]["resample"]
+    assert cfg["train"]["n_interior"] == 2 * fine["train"]["n_interior"] == 8192
+    # with more rows than parameters, both models' steps are exact Cholesky solves: the
+    # dense limit covers the KAN at G = 40 (130 edges x 47) and the matched MLP
+    phase = cfg["train"]["phases"][0]
+    assert phase["dense_max_params"] >= 130 * (40 + 5 + 2) + 200
+    assert cfg["train"]["n_interior"] + cfg["train"]["n_boundary"] > phase["dense_max_params"]
+    cfg["train"]["n_interior"] = fine["train"]["n_interior"]
+    phase["dense_max_params"] = fine["train"]["phases"][0]["dense_max_params"]
     assert cfg == fine
 
 
