@@ -228,7 +228,9 @@ class Trainer:
             changed = apply_grid_events(self.grid, step, self.model, colloc.points["residual"],
                                         self.comm)
             if colloc.due(step):
-                log.info("step %d: %s", step, colloc.refresh(step, self.model, self.engine))
+                done = colloc.refresh(step, self.model, self.engine)
+                if self.comm.is_main:
+                    log.info("step %d: %s", step, done)
                 self.balancer.reset_points()
             if self.balancer.needs_gradients(step):
                 _, terms_graph, _ = self.loss(colloc.points)
