@@ -99,12 +99,12 @@ def test_fine_poisson_case_changes_only_the_grid(compose):
     assert cfg["match"]["kan"].pop("grid_eps") == 1.0
     # at G = 40 the reference KAN (130 edges x (40 + 5 + 2) parameters) outgrows the 4096 +
     # 1024 points: an exact solve in the kernel form needs a dense limit of at least the rows
-    phase, rows = cfg["train"]["phases"][0], cfg["train"]["n_interior"] + cfg["train"][
-        "n_boundary"]
-    assert 130 * (40 + 5 + 2) > phase["dense_max_params"] >= rows > long["train"]["phases"][
-        0]["dense_max_params"]
+    phase = cfg["train"]["phases"][0]
+    rows = cfg["train"]["n_interior"] + cfg["train"]["n_boundary"]
+    long_limit = long["train"]["phases"][0]["dense_max_params"]
+    assert 130 * (40 + 5 + 2) > phase["dense_max_params"] >= rows > long_limit
     cfg["train"]["grid"] = long_grid
-    phase["dense_max_params"] = long["train"]["phases"][0]["dense_max_params"]
+    phase["dense_max_params"] = long_limit
     assert cfg == long
 
 
