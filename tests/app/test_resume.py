@@ -12,7 +12,7 @@ import pytest
 
 from kanpde.app import build, solve
 from kanpde.results import read_run
-from kanpde.train import load_checkpoint
+from kanpde.train import load_checkpoint, save_checkpoint
 
 # Adam then L-BFGS, a grid extension and point refreshes in the middle: every piece of state
 # a checkpoint must carry. Gauss-Newton: its damping state and a grid extension.
@@ -117,11 +117,20 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
     if sig == signal.SIGTERM:  # graceful: a result file that says so, exit status 1
         assert proc.returncode == 1, out
         assert read_run(tmp_path / "run.h5").attrs["status"] == "interrupted"
+    # the wall time of the segment before the stop is carried on: mark it to find it again
+    ck = load_checkpoint(ckpt)
+    assert ck["state"]["wall_time"] > 0
+    ck["state"]["wall_time"] += 1000.0
+    save_checkpoint(ckpt, ck)
+    t0 = time.perf_counter()
     resumed = _launch(case, tmp_path, ["train.resume=true"])
     out = resumed.communicate(timeout=300)[0].decode()
+    segment = time.perf_counter() - t0
     assert resumed.returncode == 0, out
     rec = read_run(tmp_path / "run.h5")
     assert rec.attrs["status"] == "completed"
+    prior = ck["state"]["wall_time"]
+    assert prior < rec.attrs["wall_time_s"] < prior + segment
     assert rec.history["step"][-1] == total
     ref = reference.history
     for key in ("loss", "rel_l2"):

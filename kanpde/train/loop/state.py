@@ -21,8 +21,8 @@ def initial_state() -> dict[str, Any]:
     """The loop state of a fresh run (what checkpoints carry as ``state``)."""
     return {
         "step": 0, "phase": 0, "local": 0, "lr_scale": 1.0, "rollbacks": 0,
-        "train_time": 0.0, "history": {}, "last_terms": {}, "last_loss": float("nan"),
-        "ref_loss": None,
+        "train_time": 0.0, "wall_time": 0.0, "history": {}, "last_terms": {},
+        "last_loss": float("nan"), "ref_loss": None,
     }
 
 
@@ -39,6 +39,8 @@ class Run:
     message: str = ""
     optimizer_state: dict[str, Any] | None = None
     bar: Any = field(default=None)
+    t_wall: float = 0.0  # time.perf_counter() when this fit() began
+    wall_prior: float = 0.0  # wall seconds of the segments before a resume
 
 
 @dataclass
@@ -52,7 +54,7 @@ class TrainResult:
     u_pred: np.ndarray
     test: TestSet | None  # None on ranks other than 0 of a data-parallel run
     steps: int
-    wall_time_s: float
-    train_time_s: float
+    wall_time_s: float  # of fit(), summed over the segments of a resumed run
+    train_time_s: float  # of the optimizer steps alone, likewise summed
     coefficients: dict[str, float] = field(default_factory=dict)  # learned values, if any
     extra: dict[str, Any] = field(default_factory=dict)

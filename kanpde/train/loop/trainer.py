@@ -179,6 +179,7 @@ class Trainer:
         cfg = self.cfg
         t_wall = time.perf_counter()
         run = self._start()
+        run.t_wall, run.wall_prior = t_wall, float(run.st.get("wall_time", 0.0))
         with StopSignal() as stop:
             if run.st["step"] == 0 and not run.st["history"]:
                 run.st["last_loss"], run.st["last_terms"] = self._initial_loss(run.colloc.points)
@@ -341,7 +342,8 @@ class Trainer:
         return TrainResult(
             status=run.status, message=run.message, history=history, final=metrics,
             u_pred=u_pred, test=run.test, steps=st["step"],
-            wall_time_s=time.perf_counter() - t_wall, train_time_s=st["train_time"],
+            wall_time_s=run.wall_prior + time.perf_counter() - t_wall,
+            train_time_s=st["train_time"],
             coefficients={} if self.coefficients is None else self.coefficients.values(),
         )
 
@@ -456,6 +458,7 @@ class Trainer:
     def write_checkpoint(self, run: Run, opt) -> None:
         """Rank 0 writes (atomically) the model, optimizer and every shard's points."""
         points = run.colloc.global_state(self.comm)  # collective: all ranks take part
+        run.st["wall_time"] = run.wall_prior + time.perf_counter() - run.t_wall
         balancer = self.balancer.state_dict()
         if balancer["rba"] is not None:
             balancer["rba"] = self.comm.all_gather_cat(balancer["rba"].to(self.device)).cpu()
