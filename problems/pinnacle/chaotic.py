@@ -9,7 +9,8 @@
 periodic in ``x`` (the modes with ``k < 16`` grow, up to the rate ``beta^2 / (4 gamma) = 25``
 at ``k^2 = 128``, and the nonlinearity moves their energy on: a chaotic regime). Terms
 ``residual``, ``initial``, ``periodic`` (values and ``x``-derivatives equal at ``x = 0`` and
-``2 pi``). Variants: ``direct`` (one output ``u``, the fourth derivative ``u.dn("x", 4)`` in
+``2 pi``); ``hard_constraint=true`` makes ``initial`` exact, ``w = w(x, 0) + (t / T) N``.
+Variants: ``direct`` (one output ``u``, the fourth derivative ``u.dn("x", 4)`` in
 the residual) and ``mixed`` (outputs ``(u, w)`` with ``w = u_xx`` enforced by a second residual
 column, ``u_t + alpha u u_x + beta w + gamma w_xx`` the first: second derivatives only, so the
 Gauss-Newton Jacobian stays on the layer tape; the initial value gives ``w = u0''`` too, and
@@ -95,6 +96,7 @@ class KuramotoSivashinsky(Problem):
     name = "ks"
     variants = ("direct", "mixed")
     residual_order = 4
+    constrained_terms = ("initial",)
     alpha, beta, gamma = 100 / 16, 100 / 16**2, 100 / 16**4
 
     def __init__(self, variant: str = "direct", t_end: float = 1.0, reference_modes: int = 512,
@@ -120,6 +122,11 @@ class KuramotoSivashinsky(Problem):
         if not self.mixed:
             return u0
         return torch.cat([u0, -torch.cos(xx) - 2 * torch.sin(2 * xx)], dim=1)  # (M, 2)
+
+    def output_transform(self, x: Tensor, u: Tensor) -> Tensor:
+        """Hard constraint ``w = w(x, 0) + (t / T) N(x, t)`` (satisfies ``initial``; in the
+        mixed form both outputs, ``u0`` and ``u0''``): ``(M, 2), (M, dim_out) -> (M, dim_out)``."""
+        return self.initial_value(x) + (x[:, 1:2] / self.t_end) * u
 
     def residual(self, u: Derivatives) -> Tensor:
         if not self.mixed:

@@ -36,9 +36,12 @@ def test_exact_solution_satisfies_its_residual_and_conditions(cls):
     assert float(wrong["residual"].detach().abs().max()) > 1e-3
 
 
-@pytest.mark.parametrize("cls", [Heat2dMS, Wave1dC, GrayScott], ids=lambda c: c.name)
-def test_hard_constraint_satisfies_its_terms(cls, jet_net_factory):
-    p = cls()
+@pytest.mark.parametrize("make", [
+    Heat2dMS, Wave1dC, GrayScott, KuramotoSivashinsky,
+    lambda: KuramotoSivashinsky(variant="mixed"),
+], ids=["heat2d_ms", "wave1d_c", "gray_scott", "ks", "ks_mixed"])
+def test_hard_constraint_satisfies_its_terms(make, jet_net_factory):
+    p = make()
     net = jet_net_factory([p.dim_in, 12, p.dim_out], seed=0)
     model = HardConstraint(net, p)
     pts = p.sample_points("halton", 64, 256, seed=0)
