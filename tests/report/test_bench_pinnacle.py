@@ -89,7 +89,7 @@ def test_long_poisson_cases_double_only_the_step_budget(compose, task):
     assert cfg == plain
 
 
-def test_fine_poisson_case_changes_only_the_grid(compose):
+def test_fine_poisson_case_changes_only_the_grid_and_the_steps(compose):
     cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_fine"])
     long = compose(["experiment=pinnacle", "experiment/pinnacle_case=poisson2d_cg_long"])
     grid, long_grid = cfg["train"]["grid"], long["train"]["grid"]
@@ -103,8 +103,10 @@ def test_fine_poisson_case_changes_only_the_grid(compose):
     rows = cfg["train"]["n_interior"] + cfg["train"]["n_boundary"]
     long_limit = long["train"]["phases"][0]["dense_max_params"]
     assert 130 * (40 + 5 + 2) > phase["dense_max_params"] >= rows > long_limit
+    assert phase["steps"] == 600 > long["train"]["phases"][0]["steps"]
     cfg["train"]["grid"] = long_grid
     phase["dense_max_params"] = long_limit
+    phase["steps"] = long["train"]["phases"][0]["steps"]
     assert cfg == long
 
 
@@ -124,9 +126,10 @@ def test_wide_heat_case_changes_only_the_reference_kan_and_its_grid(compose):
     assert cfg == plain
 
 
-def test_adaptive_heat_case_changes_only_the_point_policy(compose):
-    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg_adaptive"])
-    plain = compose(["experiment=pinnacle", "experiment/pinnacle_case=heat2d_cg"])
+@pytest.mark.parametrize("task", ["heat2d_cg", "ns2d_cg"])
+def test_adaptive_cases_change_only_the_point_policy(compose, task):
+    cfg = compose(["experiment=pinnacle", f"experiment/pinnacle_case={task}_adaptive"])
+    plain = compose(["experiment=pinnacle", f"experiment/pinnacle_case={task}"])
     assert plain["train"]["resample"]["policy"] == "fixed"
     assert cfg["train"]["resample"]["policy"] == "rad"
     assert cfg["train"]["resample"]["every"] == 25
