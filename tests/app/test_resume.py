@@ -140,6 +140,25 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sig):
         assert rec.final[key] == pytest.approx(reference.final[key], rel=1e-10), key
 
 
+@pytest.mark.parametrize("reference", ["gauss_newton"], indirect=True)
+def test_a_completed_run_continues_to_a_longer_budget(tmp_path, reference):
+    """Half the steps, then resumed with the full count: the uninterrupted run's result."""
+    _, reference = reference
+    total = CASES["gauss_newton"][1]
+    half = f"train.phases=[{{optimizer:gauss_newton,steps:{total // 2}}}]"
+    first = _launch("gauss_newton", tmp_path, [half])
+    out = first.communicate(timeout=300)[0].decode()
+    assert first.returncode == 0, out
+    assert read_run(tmp_path / "run.h5").history["step"][-1] == total // 2
+    more = _launch("gauss_newton", tmp_path, ["train.resume=true"])
+    out = more.communicate(timeout=300)[0].decode()
+    assert more.returncode == 0, out
+    rec = read_run(tmp_path / "run.h5")
+    assert rec.history["step"][-1] == total
+    assert rec.final["rel_l2"] == pytest.approx(reference.final["rel_l2"], rel=1e-10)
+    assert rec.history["loss"][-1] == pytest.approx(reference.history["loss"][-1], rel=1e-10)
+
+
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
     proc = _launch("adam_lbfgs", tmp_path, ["train.resume=true"])
     out = proc.communicate(timeout=120)[0].decode()
