@@ -3,6 +3,7 @@ objects of one ``fit()``, and what a finished (or stopped) run returns."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +40,12 @@ class Run:
     message: str = ""
     optimizer_state: dict[str, Any] | None = None
     bar: Any = field(default=None)
-    t_wall: float = 0.0  # time.perf_counter() when this fit() began
+    t_wall: float = field(default_factory=time.perf_counter)  # when this fit() began
     wall_prior: float = 0.0  # wall seconds of the segments before a resume
+
+    def wall_time(self) -> float:
+        """Wall seconds of the whole run so far: earlier segments plus this one."""
+        return self.wall_prior + time.perf_counter() - self.t_wall
 
 
 @dataclass

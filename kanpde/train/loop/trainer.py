@@ -177,9 +177,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train through every phase (or until stopped); evaluate; return the result."""
         cfg = self.cfg
-        t_wall = time.perf_counter()
         run = self._start()
-        run.t_wall, run.wall_prior = t_wall, float(run.st.get("wall_time", 0.0))
         with StopSignal() as stop:
             if run.st["step"] == 0 and not run.st["history"]:
                 run.st["last_loss"], run.st["last_terms"] = self._initial_loss(run.colloc.points)
@@ -191,11 +189,11 @@ class Trainer:
                 run.st["phase"] += 1
                 run.st["local"] = 0
         run.bar.close()
-        return self._finish(run, t_wall)
+        return self._finish(run)
 
     def _start(self) -> Run:
         """Points, test set and loop state, from the checkpoint when resuming."""
-        cfg = self.cfg
+        cfg, t_wall = self.cfg, time.perf_counter()
         # rank 0 evaluates (the replicas are identical); others skip the reference solution
         test = TestSet.from_problem(self.problem, self.device, self.dtype) \
             if self.comm.is_main else None
@@ -205,7 +203,7 @@ class Trainer:
             self.n_shards, distributed.local_shards(self.n_shards, self.comm),
         )
         ckpt = self.run_dir / CHECKPOINT_NAME if self.run_dir is not None else None
-        run = Run(colloc, test, ckpt, initial_state())
+        run = Run(colloc, test, ckpt, initial_state(), t_wall=t_wall)
         if cfg.resume:
             self.resume(run)
         run.bar = tqdm(total=cfg.total_steps, initial=run.st["step"],
@@ -319,7 +317,7 @@ class Trainer:
             self.write_checkpoint(run, opt)
         return True
 
-    def _finish(self, run: Run, t_wall: float) -> TrainResult:
+    def _finish(self, run: Run) -> TrainResult:
         st = run.st
         if not st["history"] or st["history"]["step"][-1] != st["step"]:
             self._record(run, None)
@@ -342,7 +340,7 @@ class Trainer:
         return TrainResult(
             status=run.status, message=run.message, history=history, final=metrics,
             u_pred=u_pred, test=run.test, steps=st["step"],
-            wall_time_s=run.wall_prior + time.perf_counter() - t_wall,
+            wall_time_s=run.wall_time(),
             train_time_s=st["train_time"],
             coefficients={} if self.coefficients is None else self.coefficients.values(),
         )
@@ -438,6 +436,7 @@ class Trainer:
             bal["rba"] = distributed.shard_slice(bal["rba"], self.n_shards, run.colloc.shards)
         self.balancer.load_state_dict(bal, self.device)
         run.st.update(ck["state"])
+        run.wall_prior = float(run.st.get("wall_time", 0.0))  # older checkpoints: none
         run.optimizer_state = ck["optimizer"]
         if self.comm.is_main:
             log.info("resumed from %s at step %d", run.ckpt, run.st["step"])
@@ -458,7 +457,7 @@ class Trainer:
     def write_checkpoint(self, run: Run, opt) -> None:
         """Rank 0 writes (atomically) the model, optimizer and every shard's points."""
         points = run.colloc.global_state(self.comm)  # collective: all ranks take part
-        run.st["wall_time"] = run.wall_prior + time.perf_counter() - run.t_wall
+        run.st["wall_time"] = run.wall_time()
         balancer = self.balancer.state_dict()
         if balancer["rba"] is not None:
             balancer["rba"] = self.comm.all_gather_cat(balancer["rba"].to(self.device)).cpu()
