@@ -135,3 +135,15 @@ def test_adaptive_cases_change_only_the_point_policy(compose, task):
     assert cfg["train"]["resample"]["every"] == 25
     cfg["train"]["resample"] = plain["train"]["resample"]
     assert cfg == plain
+
+
+def test_coarse_back_step_case_holds_the_grid_and_doubles_the_steps(compose):
+    cfg = compose(["experiment=pinnacle", "experiment/pinnacle_case=ns2d_cg_coarse"])
+    rad = compose(["experiment=pinnacle", "experiment/pinnacle_case=ns2d_cg_adaptive"])
+    assert rad["train"]["grid"]["extend_at"] and not cfg["train"]["grid"]["extend_at"]
+    assert not cfg["train"]["grid"]["sizes"]
+    phase, rad_phase = cfg["train"]["phases"][0], rad["train"]["phases"][0]
+    assert phase["steps"] == 2 * rad_phase["steps"] == 400
+    phase["steps"] = rad_phase["steps"]
+    cfg["train"]["grid"] = rad["train"]["grid"]
+    assert cfg == rad
